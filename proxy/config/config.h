@@ -1,0 +1,89 @@
+// Immutable configuration: what the YAML file says, validated.
+//
+// Policy is the part that can change at run time (SIGHUP, UpdatePolicy): each
+// session keeps the snapshot it was accepted under. The rest (listeners,
+// workers, control) is fixed for the life of the process.
+#pragma once
+
+#include <bitset>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "proxy/config/address.h"
+#include "proxy/rtmp/handshake.h"
+
+namespace rtmpgate::proxy {
+
+using Millis = std::chrono::milliseconds;
+
+enum class Strategy : uint8_t { kRoundRobin, kLeastConn, kHashClientIp };
+enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
+
+struct HandshakeConfig {
+  std::vector<uint8_t> versions{3};
+  rtmp::HandshakeMode mode = rtmp::HandshakeMode::kAuto;
+  rtmp::EchoCheck echo_check = rtmp::EchoCheck::kStrict;
+  Millis timeout{10'000};
+
+  std::bitset<256> versionSet() const {
+    std::bitset<256> s;
+    for (uint8_t v : versions) s.set(v);
+    return s;
+  }
+};
+
+struct LimitsConfig {
+  uint32_t max_connections = 10'000;
+  uint32_t max_connections_per_ip = 100;  // 0 = no per-IP limit
+};
+
+struct AccessConfig {
+  std::vector<Cidr> allow;  // empty: everyone not denied
+  std::vector<Cidr> deny;
+};
+
+struct BackendConfig {
+  SocketAddress address;
+  std::string name;  // the address as written
+  uint32_t weight = 1;
+};
+
+struct UpstreamConfig {
+  Strategy strategy = Strategy::kRoundRobin;
+  Millis connect_timeout{3'000};
+  uint32_t max_tries = 2;
+  std::vector<BackendConfig> backends;
+};
+
+struct Policy {
+  HandshakeConfig handshake;
+  LimitsConfig limits;
+  AccessConfig access;
+  UpstreamConfig upstream;
+};
+
+struct ListenConfig {
+  SocketAddress address;
+  std::string name;
+};
+
+struct ControlConfig {
+  std::string listen = "127.0.0.1:50051";  // empty: control plane off
+};
+
+struct LogConfig {
+  LogLevel level = LogLevel::kInfo;
+};
+
+struct Config {
+  unsigned workers = 0;  // 0 = auto (one per core)
+  std::vector<ListenConfig> listen;
+  Policy policy;
+  ControlConfig control;
+  Millis shutdown_timeout{30'000};
+  LogConfig log;
+};
+
+}  // namespace rtmpgate::proxy

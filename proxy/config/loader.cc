@@ -1,0 +1,112 @@
+#include "proxy/config/loader.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "proxy/config/reader.h"
+#include "proxy/module/registry.h"
+
+namespace rtmpgate::proxy {
+
+namespace {
+
+// Keys the core owns; every other top-level key belongs to a module.
+constexpr std::string_view kCoreKeys[] = {"workers", "listen", "control", "shutdown_timeout",
+                                          "log"};
+
+void parseCore(const YAML::Node& root, ConfigReader& r, Config& c) {
+  if (const YAML::Node w = root["workers"]) {
+    if (w.IsScalar() && w.Scalar() == "auto") {
+      c.workers = 0;
+    } else if (auto n = r.readUint(w, "workers (or auto)", 1, 256)) {
+      c.workers = static_cast<unsigned>(*n);
+    }
+  }
+  if (const YAML::Node l = root["listen"]) {
+    if (!l.IsSequence() || l.size() == 0) {
+      r.error(l, "listen must be a non-empty list of {address: host:port}");
+    } else {
+      for (const auto& item : l) {
+        if (!r.checkMap(item, "listen entry", {"address"})) continue;
+        if (!item["address"]) {
+          r.error(item, "listen entry needs an address");
+          continue;
+        }
+        if (auto a = r.readAddress(item["address"], "listen address")) {
+          c.listen.push_back({*a, item["address"].Scalar()});
+        }
+      }
+    }
+  } else {
+    r.error(YAML::Node(), "'listen' is required (at least one address)");
+  }
+  if (const YAML::Node ctl = root["control"]) {
+    if (r.checkMap(ctl, "control", {"listen"}) && ctl["listen"]) {
+      if (auto s = r.readString(ctl["listen"], "control.listen")) c.control.listen = *s;
+    }
+  }
+  if (const YAML::Node d = root["shutdown_timeout"]) {
+    if (auto v = r.readDuration(d, "shutdown_timeout")) c.shutdown_timeout = *v;
+  }
+  if (const YAML::Node lg = root["log"]) {
+    if (r.checkMap(lg, "log", {"level"}) && lg["level"]) {
+      if (auto v = r.readEnum(lg["level"], "log.level", {"debug", "info", "warn", "error"})) {
+        c.log.level = static_cast<LogLevel>(*v);
+      }
+    }
+  }
+}
+
+LoadResult parseDocument(const YAML::Node& root, const std::string& name) {
+  ConfigReader r(name);
+  Config c;
+  if (!root.IsMap()) {
+    r.error(root, "the config must be a mapping of top-level keys");
+    return {std::nullopt, r.errors()};
+  }
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    bool known = false;
+    for (std::string_view k : kCoreKeys) known = known || key == k;
+    for (const ModuleDef* m : allModules()) known = known || (!m->config_key.empty() && key == m->config_key);
+    if (!known) r.error(kv.first, "unknown top-level key '" + key + "'");
+  }
+  parseCore(root, r, c);
+  for (const ModuleDef* m : allModules()) {
+    if (m->config_key.empty() || !m->parse) continue;
+    if (const YAML::Node block = root[std::string(m->config_key)]) m->parse(block, r, c.policy);
+  }
+  if (r.ok() && c.policy.upstream.backends.empty()) {
+    r.error(root["upstream"], "upstream.backends must name at least one backend");
+  }
+  if (!r.ok()) return {std::nullopt, r.errors()};
+  return {std::move(c), {}};
+}
+
+}  // namespace
+
+LoadResult loadConfigString(const std::string& yaml, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return {std::nullopt,
+            {name + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg}};
+  }
+  try {
+    return parseDocument(root, name);
+  } catch (const YAML::Exception& e) {
+    // Bad shapes the readers did not foresee still name their line.
+    return {std::nullopt, {name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg}};
+  }
+}
+
+LoadResult loadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {std::nullopt, {path + ": cannot open file"}};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return loadConfigString(ss.str(), path);
+}
+
+}  // namespace rtmpgate::proxy

@@ -1,0 +1,129 @@
+// rtmpgate: CLI, signals, and the process lifecycle. The only file the tests
+// do not link.
+#include <uv.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "proxy/config/loader.h"
+#include "proxy/core/log.h"
+#include "proxy/core/runtime.h"
+#include "proxy/version.h"
+
+using namespace rtmpgate::proxy;
+
+namespace {
+
+const char kUsage[] =
+    "usage: rtmpgate --config FILE [--check]\n"
+    "\n"
+    "  -c, --config FILE   run with this YAML config, in the foreground (logs to stderr)\n"
+    "  -t, --check         validate the config, print every error with its line, exit\n"
+    "  -v, --version       print the version and exit\n"
+    "  -h, --help          print this help and exit\n"
+    "\n"
+    "signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file\n";
+
+struct App {
+  std::string config_path;
+  Runtime* runtime = nullptr;
+  uv_signal_t sigterm, sigint, sighup;
+};
+
+void reload(App& app) {
+  LoadResult r = loadConfigFile(app.config_path);
+  if (!r.config) {
+    for (const auto& e : r.errors) logError("reload rejected: %s", e.c_str());
+    logError("reload rejected: keeping the running configuration");
+    return;
+  }
+  const Config& old = app.runtime->config();
+  if (r.config->listen.size() != old.listen.size() || r.config->workers != old.workers ||
+      r.config->control.listen != old.control.listen) {
+    logWarn("reload: changes to listen, workers and control take effect only on restart");
+  }
+  setLogLevel(r.config->log.level);
+  uint64_t rev = app.runtime->setPolicy(r.config->policy);
+  logInfo("reload: configuration applied to new sessions (revision %llu)",
+          static_cast<unsigned long long>(rev));
+}
+
+void onSignal(uv_signal_t* h, int signum) {
+  App& app = *static_cast<App*>(h->data);
+  if (signum == SIGHUP) return reload(app);
+  logInfo("received %s: draining sessions for up to %lld ms", strsignal(signum),
+          static_cast<long long>(app.runtime->config().shutdown_timeout.count()));
+  app.runtime->drain();
+  // Closing the watchers restores the default action: a second signal kills.
+  uv_close(reinterpret_cast<uv_handle_t*>(&app.sigterm), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&app.sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&app.sighup), nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  App app;
+  bool check = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "-c" || a == "--config") && i + 1 < argc) {
+      app.config_path = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      app.config_path = a.substr(9);
+    } else if (a == "-t" || a == "--check") {
+      check = true;
+    } else if (a == "-v" || a == "--version") {
+      std::printf("rtmpgate %s\n", kVersion);
+      return 0;
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "rtmpgate: unknown argument '%s'\n\n%s", a.c_str(), kUsage);
+      return 2;
+    }
+  }
+  if (app.config_path.empty()) {
+    std::fprintf(stderr, "rtmpgate: --config FILE is required\n\n%s", kUsage);
+    return 2;
+  }
+
+  LoadResult r = loadConfigFile(app.config_path);
+  if (!r.config) {
+    for (const auto& e : r.errors) std::fprintf(stderr, "rtmpgate: %s\n", e.c_str());
+    std::fprintf(stderr, "rtmpgate: configuration file %s test failed\n", app.config_path.c_str());
+    return 1;
+  }
+  if (check) {
+    std::fprintf(stderr, "rtmpgate: configuration file %s test is successful\n",
+                 app.config_path.c_str());
+    return 0;
+  }
+  setLogLevel(r.config->log.level);
+  signal(SIGPIPE, SIG_IGN);
+
+  Runtime runtime(std::move(*r.config));
+  app.runtime = &runtime;
+  std::string error;
+  if (!runtime.start(&error)) {
+    logError("cannot start: %s", error.c_str());
+    return 1;
+  }
+  logInfo("rtmpgate %s started with %u workers", kVersion, runtime.workerCount());
+
+  uv_loop_t* loop = uv_default_loop();
+  for (uv_signal_t* s : {&app.sigterm, &app.sigint, &app.sighup}) {
+    uv_signal_init(loop, s);
+    s->data = &app;
+  }
+  uv_signal_start(&app.sigterm, onSignal, SIGTERM);
+  uv_signal_start(&app.sigint, onSignal, SIGINT);
+  uv_signal_start(&app.sighup, onSignal, SIGHUP);
+  uv_run(loop, UV_RUN_DEFAULT);
+  runtime.wait();
+  uv_loop_close(loop);
+  logInfo("rtmpgate stopped");
+  return 0;
+}

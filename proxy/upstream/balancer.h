@@ -1,0 +1,27 @@
+// Backend choice. Tries of one session never repeat a backend; `tried` is a
+// bit per backend index (policies are limited to 64 backends).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "proxy/config/address.h"
+#include "proxy/upstream/live_policy.h"
+
+namespace rtmpgate::proxy {
+
+inline constexpr size_t kMaxBackends = 64;
+
+// The nginx smooth weighted round-robin order for these weights: each backend
+// appears `weight` times, spread out (5,1,1 gives a a b a c a a).
+std::vector<uint32_t> smoothWeightedOrder(const std::vector<BackendConfig>& backends);
+
+// Returns a backend index not in `tried`, or -1 when none is left.
+// `rr_cursor` is the session's place in the round-robin order: the first
+// pick of a session (tried == 0) takes the next shared position, retries
+// walk on from there, so a dead backend costs each session one try but does
+// not make its neighbours skip their turn.
+int pickBackend(const LivePolicy& lp, const IpKey& client, uint64_t tried, uint64_t* rr_cursor);
+
+}  // namespace rtmpgate::proxy
