@@ -56,6 +56,10 @@ std::optional<SocketAddress> parseSocketAddress(std::string_view text, std::stri
     }
     host = std::string(text.substr(0, colon));
     port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      *error = "an IPv6 address needs brackets: [" + host + "]:port";
+      return std::nullopt;
+    }
   }
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);

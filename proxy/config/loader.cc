@@ -1,5 +1,6 @@
 #include "proxy/config/loader.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -64,12 +65,20 @@ LoadResult parseDocument(const YAML::Node& root, const std::string& name) {
     r.error(root, "the config must be a mapping of top-level keys");
     return {std::nullopt, r.errors()};
   }
+  std::vector<std::string_view> top(std::begin(kCoreKeys), std::end(kCoreKeys));
+  for (const ModuleDef* m : allModules()) {
+    if (!m->config_key.empty()) top.push_back(m->config_key);
+  }
+  std::vector<std::string> seen;
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
-    bool known = false;
-    for (std::string_view k : kCoreKeys) known = known || key == k;
-    for (const ModuleDef* m : allModules()) known = known || (!m->config_key.empty() && key == m->config_key);
-    if (!known) r.error(kv.first, "unknown top-level key '" + key + "'");
+    if (std::find(top.begin(), top.end(), key) == top.end()) {
+      r.error(kv.first, "unknown top-level key '" + key + "'");
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      r.error(kv.first, "top-level key '" + key + "' appears twice");
+    }
+    seen.push_back(key);
   }
   parseCore(root, r, c);
   for (const ModuleDef* m : allModules()) {

@@ -1,13 +1,24 @@
 #include "proxy/config/reader.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace rtmpgate::proxy {
 
 void ConfigReader::error(const YAML::Node& at, const std::string& what) {
   std::string where = file_;
-  if (at.IsDefined() && at.Mark().line >= 0) where += ":" + std::to_string(at.Mark().line + 1);
-  errors_.push_back(where + ": " + what);
+  int line = at.IsDefined() ? at.Mark().line + 1 : 0;
+  if (line > 0) where += ":" + std::to_string(line);
+  errors_.emplace_back(line, where + ": " + what);
+}
+
+std::vector<std::string> ConfigReader::errors() const {
+  auto sorted = errors_;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& e : sorted) out.push_back(std::move(e.second));
+  return out;
 }
 
 bool ConfigReader::checkMap(const YAML::Node& node, std::string_view where,
@@ -16,7 +27,7 @@ bool ConfigReader::checkMap(const YAML::Node& node, std::string_view where,
     error(node, "'" + std::string(where) + "' must be a mapping");
     return false;
   }
-  bool ok = true;
+  std::vector<std::string> seen;
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
     bool known = false;
@@ -26,10 +37,15 @@ bool ConfigReader::checkMap(const YAML::Node& node, std::string_view where,
       for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
       error(kv.first, "unknown key '" + key + "' in '" + std::string(where) + "' (known: " +
                           list + ")");
-      ok = false;
     }
+    // yaml-cpp keeps the first of two equal keys; silently ignoring the
+    // second would make an edit look applied when it is not.
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      error(kv.first, "key '" + key + "' appears twice in '" + std::string(where) + "'");
+    }
+    seen.push_back(key);
   }
-  return ok;
+  return true;
 }
 
 std::optional<std::string> ConfigReader::readString(const YAML::Node& node,

@@ -22,11 +22,13 @@ class ConfigReader {
 
   // Records "file:line: what". A null node reports without a line.
   void error(const YAML::Node& at, const std::string& what);
-  const std::vector<std::string>& errors() const { return errors_; }
+  // In line order (errors without a line first).
+  std::vector<std::string> errors() const;
   bool ok() const { return errors_.empty(); }
 
-  // True if node is a map whose keys are all in `allowed`; reports each
-  // unknown key with its line. `where` names the block ("upstream").
+  // Reports each unknown or repeated key with its line; returns false only
+  // when node is not a map at all, so callers go on to check the known keys
+  // and every problem is reported in one run. `where` names the block.
   bool checkMap(const YAML::Node& node, std::string_view where,
                 std::initializer_list<std::string_view> allowed);
 
@@ -42,7 +44,7 @@ class ConfigReader {
 
  private:
   std::string file_;
-  std::vector<std::string> errors_;
+  std::vector<std::pair<int, std::string>> errors_;  // (line, message)
 };
 
 // "500ms", "10s", "2m", "1h"; a bare number is seconds (as nginx). nullopt

@@ -116,7 +116,7 @@ std::shared_ptr<const LivePolicy> Runtime::buildLivePolicy(const Policy& policy,
     if (!stats) stats = std::make_shared<BackendStats>();
     lp->backend_stats.push_back(stats);
   }
-  lp->rr_order = smoothWeightedOrder(policy.upstream.backends);
+  deriveBalancerState(*lp);
   return lp;
 }
 

@@ -171,6 +171,10 @@ void parse(const YAML::Node& n, ConfigReader& r, Policy& p) {
     }
     auto addr = r.readAddress(item["address"], "upstream.backends address");
     if (!addr) continue;
+    if (addr->port() == 0) {
+      r.error(item["address"], "upstream.backends address needs a port other than 0");
+      continue;
+    }
     bc.address = *addr;
     bc.name = item["address"].Scalar();
     if (item["weight"]) {

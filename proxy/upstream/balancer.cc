@@ -24,6 +24,18 @@ std::vector<uint32_t> smoothWeightedOrder(const std::vector<BackendConfig>& back
   return order;
 }
 
+uint64_t backendKey(std::string_view name) {
+  uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a: stable across runs and builds
+  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+void deriveBalancerState(LivePolicy& lp) {
+  lp.backend_keys.clear();
+  for (const auto& b : lp.policy.upstream.backends) lp.backend_keys.push_back(backendKey(b.name));
+  lp.rr_order = smoothWeightedOrder(lp.policy.upstream.backends);
+}
+
 namespace {
 
 uint64_t mix(uint64_t x) {
@@ -83,9 +95,11 @@ int pickHash(const LivePolicy& lp, const IpKey& client, uint64_t mask) {
   double best_score = -std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < backends.size(); ++i) {
     if (tried(mask, i)) continue;
-    uint64_t h = mix(ip_hash ^ mix(i + 0x9e3779b97f4a7c15ULL));
+    // Keyed by the backend's address, not its place in the list, so that
+    // removing or reordering backends moves no other backend's clients.
+    uint64_t h = mix(ip_hash ^ lp.backend_keys[i]);
     double u = (static_cast<double>(h >> 11) + 0.5) / 9007199254740992.0;  // (0,1)
-    double score = -backends[i].weight / std::log(u);
+    double score = -static_cast<double>(backends[i].weight) / std::log(u);
     if (score > best_score) {
       best_score = score;
       best = static_cast<int>(i);

@@ -28,6 +28,7 @@ struct LivePolicy {
   uint64_t revision = 0;
   rtmp::ServerOptions server_options;
   std::vector<std::shared_ptr<BackendStats>> backend_stats;  // parallel to backends
+  std::vector<uint64_t> backend_keys;  // backendKey(name), parallel to backends
   std::vector<uint32_t> rr_order;  // smooth weighted round-robin sequence of backend indexes
   mutable std::atomic<uint64_t> rr_next{0};
 };
