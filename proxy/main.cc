@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "control/server.h"
+#include "control/state_file.h"
 #include "proxy/config/loader.h"
 #include "proxy/core/log.h"
 #include "proxy/core/runtime.h"
@@ -28,6 +30,7 @@ const char kUsage[] =
 struct App {
   std::string config_path;
   Runtime* runtime = nullptr;
+  rtmpgate::control::ControlServer* control = nullptr;
   uv_signal_t sigterm, sigint, sighup;
 };
 
@@ -47,6 +50,13 @@ void reload(App& app) {
   uint64_t rev = app.runtime->setPolicy(r.config->policy);
   logInfo("reload: configuration applied to new sessions (revision %llu)",
           static_cast<unsigned long long>(rev));
+  // The state file holds the live policy, whichever way it last changed.
+  if (const std::string& state = old.control.state_file; !state.empty()) {
+    std::string err;
+    if (!rtmpgate::control::saveStateFile(state, r.config->policy, &err)) {
+      logError("state file not written: %s", err.c_str());
+    }
+  }
 }
 
 void onSignal(uv_signal_t* h, int signum) {
@@ -54,6 +64,7 @@ void onSignal(uv_signal_t* h, int signum) {
   if (signum == SIGHUP) return reload(app);
   logInfo("received %s: draining sessions for up to %lld ms", strsignal(signum),
           static_cast<long long>(app.runtime->config().shutdown_timeout.count()));
+  if (app.control) app.control->setDraining();
   app.runtime->drain();
   // Closing the watchers restores the default action: a second signal kills.
   uv_close(reinterpret_cast<uv_handle_t*>(&app.sigterm), nullptr);
@@ -104,13 +115,31 @@ int main(int argc, char** argv) {
   setLogLevel(r.config->log.level);
   signal(SIGPIPE, SIG_IGN);
 
+  std::string error;
+  bool from_state = false;
+  if (!rtmpgate::control::applyStateFile(*r.config, &from_state, &error)) {
+    logError("cannot start: state file: %s (fix or delete it)", error.c_str());
+    return 1;
+  }
+  if (from_state) {
+    logInfo("policy taken from state file %s (it overrides the config file's policy)",
+            r.config->control.state_file.c_str());
+  }
+
   Runtime runtime(std::move(*r.config));
   app.runtime = &runtime;
-  std::string error;
   if (!runtime.start(&error)) {
     logError("cannot start: %s", error.c_str());
     return 1;
   }
+  rtmpgate::control::ControlServer control(runtime);
+  if (!control.start(runtime.config().control, &error)) {
+    logError("cannot start: %s", error.c_str());
+    runtime.drain();
+    runtime.wait();
+    return 1;
+  }
+  app.control = &control;
   logInfo("rtmpgate %s started with %u workers", kVersion, runtime.workerCount());
 
   uv_loop_t* loop = uv_default_loop();
@@ -123,6 +152,7 @@ int main(int argc, char** argv) {
   uv_signal_start(&app.sighup, onSignal, SIGHUP);
   uv_run(loop, UV_RUN_DEFAULT);
   runtime.wait();
+  control.shutdown();
   uv_loop_close(loop);
   logInfo("rtmpgate stopped");
   return 0;

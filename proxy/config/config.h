@@ -70,7 +70,12 @@ struct ListenConfig {
 };
 
 struct ControlConfig {
-  std::string listen = "127.0.0.1:50051";  // empty: control plane off
+  std::string listen = "127.0.0.1:50051";  // host:port or unix:PATH; empty: off
+  std::string auth_token_file;             // empty: no authentication
+  std::string state_file;                  // empty: UpdatePolicy is not persisted
+  std::string tls_cert_file;               // TLS when cert and key are set
+  std::string tls_key_file;
+  std::string tls_client_ca_file;  // also require and verify client certificates
 };
 
 struct LogConfig {

@@ -15,6 +15,42 @@ namespace {
 constexpr std::string_view kCoreKeys[] = {"workers", "listen", "control", "shutdown_timeout",
                                           "log"};
 
+void parseControl(const YAML::Node& ctl, ConfigReader& r, ControlConfig& c) {
+  if (!r.checkMap(ctl, "control", {"listen", "auth_token_file", "state_file", "tls"})) return;
+  if (ctl["listen"]) {
+    if (auto s = r.readString(ctl["listen"], "control.listen")) {
+      std::string why;
+      if (!s->empty() && s->rfind("unix:", 0) != 0 && !parseSocketAddress(*s, &why)) {
+        r.error(ctl["listen"], "control.listen '" + *s + "': " + why + " (or unix:PATH)");
+      }
+      c.listen = *s;
+    }
+  }
+  if (ctl["auth_token_file"]) {
+    if (auto s = r.readString(ctl["auth_token_file"], "control.auth_token_file")) {
+      c.auth_token_file = *s;
+    }
+  }
+  if (ctl["state_file"]) {
+    if (auto s = r.readString(ctl["state_file"], "control.state_file")) c.state_file = *s;
+  }
+  if (const YAML::Node tls = ctl["tls"]) {
+    if (!r.checkMap(tls, "control.tls", {"cert_file", "key_file", "client_ca_file"})) return;
+    if (tls["cert_file"]) c.tls_cert_file = r.readString(tls["cert_file"], "control.tls.cert_file").value_or("");
+    if (tls["key_file"]) c.tls_key_file = r.readString(tls["key_file"], "control.tls.key_file").value_or("");
+    if (tls["client_ca_file"]) {
+      c.tls_client_ca_file =
+          r.readString(tls["client_ca_file"], "control.tls.client_ca_file").value_or("");
+    }
+    if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+      r.error(tls, "control.tls needs both cert_file and key_file");
+    }
+    if (!c.tls_client_ca_file.empty() && c.tls_cert_file.empty()) {
+      r.error(tls, "control.tls.client_ca_file needs cert_file and key_file");
+    }
+  }
+}
+
 void parseCore(const YAML::Node& root, ConfigReader& r, Config& c) {
   if (const YAML::Node w = root["workers"]) {
     if (w.IsScalar() && w.Scalar() == "auto") {
@@ -41,11 +77,7 @@ void parseCore(const YAML::Node& root, ConfigReader& r, Config& c) {
   } else {
     r.error(YAML::Node(), "'listen' is required (at least one address)");
   }
-  if (const YAML::Node ctl = root["control"]) {
-    if (r.checkMap(ctl, "control", {"listen"}) && ctl["listen"]) {
-      if (auto s = r.readString(ctl["listen"], "control.listen")) c.control.listen = *s;
-    }
-  }
+  if (const YAML::Node ctl = root["control"]) parseControl(ctl, r, c.control);
   if (const YAML::Node d = root["shutdown_timeout"]) {
     if (auto v = r.readDuration(d, "shutdown_timeout")) c.shutdown_timeout = *v;
   }
@@ -81,18 +113,27 @@ LoadResult parseDocument(const YAML::Node& root, const std::string& name) {
     seen.push_back(key);
   }
   parseCore(root, r, c);
-  for (const ModuleDef* m : allModules()) {
-    if (m->config_key.empty() || !m->parse) continue;
-    if (const YAML::Node block = root[std::string(m->config_key)]) m->parse(block, r, c.policy);
-  }
-  if (r.ok() && c.policy.upstream.backends.empty()) {
-    r.error(root["upstream"], "upstream.backends must name at least one backend");
-  }
+  parsePolicy(root, r, &c.policy);
   if (!r.ok()) return {std::nullopt, r.errors()};
   return {std::move(c), {}};
 }
 
 }  // namespace
+
+bool parsePolicy(const YAML::Node& root, ConfigReader& r, Policy* out) {
+  Policy p;
+  size_t errors_before = r.errors().size();
+  for (const ModuleDef* m : allModules()) {
+    if (m->config_key.empty() || !m->parse) continue;
+    if (const YAML::Node block = root[std::string(m->config_key)]) m->parse(block, r, p);
+  }
+  if (r.errors().size() == errors_before && p.upstream.backends.empty()) {
+    r.error(root["upstream"], "upstream.backends must name at least one backend");
+  }
+  if (r.errors().size() != errors_before) return false;
+  *out = std::move(p);
+  return true;
+}
 
 LoadResult loadConfigString(const std::string& yaml, const std::string& name) {
   YAML::Node root;

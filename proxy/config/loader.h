@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <yaml-cpp/yaml.h>
+
 #include "proxy/config/config.h"
+#include "proxy/config/reader.h"
 
 namespace rtmpgate::proxy {
 
@@ -16,6 +19,12 @@ struct LoadResult {
 };
 
 LoadResult loadConfigFile(const std::string& path);
+
+// Reads the policy blocks (handshake, limits, access, upstream: whatever the
+// modules own) of `root` into a default Policy and checks it whole. Used by
+// the loader and by the control plane's UpdatePolicy, so both refuse exactly
+// the same things with the same messages.
+bool parsePolicy(const YAML::Node& root, ConfigReader& reader, Policy* out);
 // `name` stands for the file in messages.
 LoadResult loadConfigString(const std::string& yaml, const std::string& name);
 

@@ -11,6 +11,7 @@
 
 #include "proxy/core/log.h"
 #include "proxy/core/worker.h"
+#include "proxy/session/session.h"
 #include "proxy/upstream/balancer.h"
 
 namespace rtmpgate::proxy {
@@ -43,7 +44,7 @@ int bindReusePort(const SocketAddress& addr, std::string* error) {
 
 }  // namespace
 
-Runtime::Runtime(Config config) : config_(std::move(config)) {
+Runtime::Runtime(Config config) : config_(std::move(config)), started_ns_(uv_hrtime()) {
   policy_ = buildLivePolicy(config_.policy, 1);
   unsigned n = config_.workers;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
@@ -95,6 +96,7 @@ bool Runtime::start(std::string* error) {
 }
 
 void Runtime::drain() {
+  draining_ = true;
   for (auto& w : workers_) w->drain(static_cast<uint64_t>(config_.shutdown_timeout.count()));
 }
 
@@ -121,9 +123,19 @@ std::shared_ptr<const LivePolicy> Runtime::buildLivePolicy(const Policy& policy,
 }
 
 uint64_t Runtime::setPolicy(const Policy& policy) {
+  uint64_t rev = 0;
+  setPolicyIf(policy, 0, &rev);
+  return rev;
+}
+
+bool Runtime::setPolicyIf(const Policy& policy, uint64_t expected, uint64_t* revision) {
   std::shared_ptr<const LivePolicy> lp;
   {
     std::lock_guard lock(policy_mu_);
+    if (expected != 0 && expected != policy_->revision) {
+      *revision = policy_->revision;
+      return false;
+    }
     lp = buildLivePolicy(policy, policy_->revision + 1);
     policy_ = lp;
   }
@@ -131,7 +143,93 @@ uint64_t Runtime::setPolicy(const Policy& policy) {
     Worker* wp = w.get();
     wp->post([wp, lp] { wp->setPolicy(lp); });
   }
-  return lp->revision;
+  *revision = lp->revision;
+  return true;
+}
+
+double Runtime::uptimeSeconds() const {
+  return static_cast<double>(uv_hrtime() - started_ns_) / 1e9;
+}
+
+void Runtime::listSessions(
+    size_t limit, std::function<void(std::vector<SessionInfo>, uint64_t)> done) {
+  struct Gather {
+    std::mutex mu;
+    std::vector<SessionInfo> all;
+    uint64_t total = 0;
+    size_t pending;
+    std::function<void(std::vector<SessionInfo>, uint64_t)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->pending = workers_.size();
+  g->done = std::move(done);
+  auto finish = [g] {
+    if (--g->pending == 0) g->done(std::move(g->all), g->total);
+  };
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    bool posted = wp->post([wp, g, limit, finish] {
+      std::vector<SessionInfo> mine;
+      const uint64_t now = uv_hrtime();
+      wp->forEachSession([&](Session& s) {
+        if (limit != 0 && mine.size() >= limit) return;
+        SessionInfo i;
+        i.id = s.id();
+        i.client = s.clientAddress().toString();
+        if (s.backend() >= 0) i.backend = s.policy().policy.upstream.backends[s.backend()].name;
+        i.state = std::string(sessionStateName(s.state()));
+        i.bytes_to_backend = s.bytesToBackend();
+        i.bytes_to_client = s.bytesToClient();
+        i.age_ms = (now - s.acceptedAtNs()) / 1'000'000;
+        i.worker = wp->index();
+        mine.push_back(std::move(i));
+      });
+      std::lock_guard lock(g->mu);
+      g->total += wp->sessionCount();
+      for (auto& i : mine) {
+        if (limit == 0 || g->all.size() < limit) g->all.push_back(std::move(i));
+      }
+      finish();
+    });
+    if (!posted) {
+      std::lock_guard lock(g->mu);
+      finish();
+    }
+  }
+}
+
+void Runtime::closeSession(uint64_t id, std::function<void(bool)> done) {
+  struct Gather {
+    std::mutex mu;
+    bool found = false;
+    size_t pending;
+    std::function<void(bool)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->pending = workers_.size();
+  g->done = std::move(done);
+  auto finish = [g] {
+    if (--g->pending == 0) g->done(g->found);
+  };
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    bool posted = wp->post([wp, g, id, finish] {
+      bool found = false;
+      wp->forEachSession([&](Session& s) {
+        if (s.id() == id && !s.closing()) {
+          s.close(CloseReason::kAdminClose);
+          found = true;
+        }
+      });
+      std::lock_guard lock(g->mu);
+      g->found = g->found || found;
+      finish();
+    });
+    if (!posted) {
+      std::lock_guard lock(g->mu);
+      finish();
+    }
+  }
 }
 
 std::shared_ptr<const LivePolicy> Runtime::policy() const {

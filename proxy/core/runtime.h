@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "proxy/config/config.h"
+#include "proxy/core/events.h"
 #include "proxy/core/limiter.h"
 #include "proxy/stats/stats.h"
 #include "proxy/upstream/live_policy.h"
@@ -18,6 +20,18 @@
 namespace rtmpgate::proxy {
 
 class Worker;
+
+// One open connection, as ListSessions shows it.
+struct SessionInfo {
+  uint64_t id = 0;
+  std::string client;
+  std::string backend;
+  std::string state;
+  uint64_t bytes_to_backend = 0;
+  uint64_t bytes_to_client = 0;
+  uint64_t age_ms = 0;
+  unsigned worker = 0;
+};
 
 class Runtime {
  public:
@@ -36,7 +50,21 @@ class Runtime {
 
   // Swaps the policy for new sessions; returns the new revision.
   uint64_t setPolicy(const Policy& policy);
+  // As setPolicy, but only while the live revision is still `expected`
+  // (0 = any). False, and nothing changes, when it is not.
+  bool setPolicyIf(const Policy& policy, uint64_t expected, uint64_t* revision);
   std::shared_ptr<const LivePolicy> policy() const;
+
+  // Asks every worker for its sessions; `done` runs once, on the thread of
+  // the last worker to answer (or at once when no worker runs).
+  void listSessions(size_t limit,
+                    std::function<void(std::vector<SessionInfo> sessions, uint64_t total)> done);
+  // Closes the session with this id wherever it lives; done(found).
+  void closeSession(uint64_t id, std::function<void(bool found)> done);
+
+  EventBus& events() { return events_; }
+  double uptimeSeconds() const;
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
 
   StatsSnapshot stats() const;
   // Actual ports of the listeners, in config order (port 0 resolved).
@@ -60,6 +88,9 @@ class Runtime {
   std::map<std::string, std::shared_ptr<BackendStats>> backend_stats_;  // under policy_mu_
   ConnectionLimiter limiter_;
   std::atomic<uint64_t> next_session_id_{1};
+  EventBus events_;
+  uint64_t started_ns_;
+  std::atomic<bool> draining_{false};
   bool started_ = false;
 };
 

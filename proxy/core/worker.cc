@@ -73,11 +73,12 @@ void Worker::run() {
   if (rc != 0) logError("worker %u: loop closed with live handles (%s)", index_, uv_strerror(rc));
 }
 
-void Worker::post(std::function<void()> fn) {
+bool Worker::post(std::function<void()> fn) {
   std::lock_guard lock(inbox_mu_);
-  if (loop_ended_ || !thread_.joinable()) return;
+  if (loop_ended_ || !thread_.joinable()) return false;
   inbox_.push_back(std::move(fn));
   uv_async_send(&inbox_async_);
+  return true;
 }
 
 void Worker::join() {

@@ -32,8 +32,9 @@ class Worker {
 
   // Takes ownership of bound, not yet listening, sockets; starts the thread.
   void start(std::vector<int> listen_fds, std::shared_ptr<const LivePolicy> policy);
-  // Thread-safe: runs fn on the loop thread. Dropped once the loop has ended.
-  void post(std::function<void()> fn);
+  // Thread-safe: runs fn on the loop thread. Returns false (and drops fn)
+  // once the loop has ended or before it started.
+  bool post(std::function<void()> fn);
   // Stops accepting; lets sessions end by themselves for up to `grace_ms`,
   // then closes the rest. The loop ends when nothing is left.
   void drain(uint64_t grace_ms);

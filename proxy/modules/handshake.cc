@@ -4,7 +4,9 @@
 #include <cinttypes>
 
 #include "proxy/config/reader.h"
+#include "proxy/core/events.h"
 #include "proxy/core/log.h"
+#include "proxy/core/runtime.h"
 #include "proxy/core/worker.h"
 #include "proxy/module/module.h"
 #include "proxy/rtmp/handshake.h"
@@ -87,6 +89,12 @@ class HandshakeModule final : public Module {
       logInfo("session %" PRIu64 " client=%s: C2 does not echo S1 (echo_check: report)", s.id(),
               s.clientAddress().toString().c_str());
     }
+    if (EventBus& bus = w.runtime().events(); bus.active()) {
+      bus.publish({.kind = SessionEvent::Kind::kAccepted,
+                   .time_ms = unixTimeMs(),
+                   .session_id = s.id(),
+                   .client = s.clientAddress().toString()});
+    }
     uint64_t us = (uv_hrtime() - s.acceptedAtNs()) / 1000;
     w.stats().recordHandshakeUs(us);
     w.stats().add(Stat::handshakes_in_progress, -1);
@@ -97,6 +105,7 @@ class HandshakeModule final : public Module {
   Status fail(Session& s, HandshakeCtx& ctx) {
     if (ctx.codec.error() == rtmp::HandshakeError::kBadVersion) {
       uint8_t v = ctx.codec.clientVersion();
+      s.setCloseDetail(rtmp::describeBadVersion(v));
       logInfo("session %" PRIu64 " client=%s: refused version 0x%02x (likely %s)", s.id(),
               s.clientAddress().toString().c_str(), v,
               std::string(rtmp::describeBadVersion(v)).c_str());

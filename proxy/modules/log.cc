@@ -2,7 +2,9 @@
 // feeds the counters.
 #include <cinttypes>
 
+#include "proxy/core/events.h"
 #include "proxy/core/log.h"
+#include "proxy/core/runtime.h"
 #include "proxy/core/worker.h"
 #include "proxy/module/module.h"
 #include "proxy/session/session.h"
@@ -15,15 +17,32 @@ class LogModule final : public Module {
   Status run(Session& s) override { return Status::Continue(); }
 
   void onClose(Session& s) override {
-    if (!logEnabled(LogLevel::kInfo)) return;
+    EventBus& bus = s.worker().runtime().events();
+    if (!logEnabled(LogLevel::kInfo) && !bus.active()) return;
     const auto& backends = s.policy().policy.upstream.backends;
-    const char* backend = s.backend() >= 0 ? backends[s.backend()].name.c_str() : "-";
-    uint64_t ms = (uv_hrtime() - s.acceptedAtNs()) / 1'000'000;
-    logInfo("session %" PRIu64 " client=%s backend=%s reason=%s bytes_in=%" PRIu64
-            " bytes_out=%" PRIu64 " duration_ms=%" PRIu64,
-            s.id(), s.clientAddress().toString().c_str(), backend,
-            std::string(closeReasonName(s.closeReason())).c_str(), s.bytesFromClient(),
-            s.bytesFromUpstream(), ms);
+    const std::string backend = s.backend() >= 0 ? backends[s.backend()].name : "";
+    const std::string client = s.clientAddress().toString();
+    const std::string_view reason = closeReasonName(s.closeReason());
+    const uint64_t ms = (uv_hrtime() - s.acceptedAtNs()) / 1'000'000;
+    logInfo("session %" PRIu64 " client=%s backend=%s reason=%.*s%s%.*s to_backend=%" PRIu64
+            " to_client=%" PRIu64 " duration_ms=%" PRIu64,
+            s.id(), client.c_str(), backend.empty() ? "-" : backend.c_str(),
+            static_cast<int>(reason.size()), reason.data(), s.closeDetail().empty() ? "" : " detail=",
+            static_cast<int>(s.closeDetail().size()), s.closeDetail().data(), s.bytesToBackend(),
+            s.bytesToClient(), ms);
+    if (bus.active()) {
+      bus.publish({.kind = closeReasonIsRejection(s.closeReason()) ? SessionEvent::Kind::kRejected
+                                                                   : SessionEvent::Kind::kClosed,
+                   .time_ms = unixTimeMs(),
+                   .session_id = s.id(),
+                   .client = client,
+                   .backend = backend,
+                   .reason = std::string(reason),
+                   .detail = std::string(s.closeDetail()),
+                   .bytes_client_to_backend = s.bytesToBackend(),
+                   .bytes_backend_to_client = s.bytesToClient(),
+                   .duration_ms = ms});
+    }
   }
 };
 

@@ -5,7 +5,9 @@
 #include <cinttypes>
 
 #include "proxy/config/reader.h"
+#include "proxy/core/events.h"
 #include "proxy/core/log.h"
+#include "proxy/core/runtime.h"
 #include "proxy/core/worker.h"
 #include "proxy/module/module.h"
 #include "proxy/rtmp/handshake.h"
@@ -66,6 +68,7 @@ class UpstreamModule final : public Module {
     auto& bs = *s.policy().backend_stats[ctx->current];
     bs.active.fetch_add(1, std::memory_order_relaxed);
     bs.sessions.fetch_add(1, std::memory_order_relaxed);
+    bs.state.store(BackendStats::kUp, std::memory_order_relaxed);
     s.setCtx(*this, nullptr);
     return Status::Continue();
   }
@@ -112,11 +115,21 @@ class UpstreamModule final : public Module {
     auto* ctx = s.ctx<UpstreamCtx>(*this);
     s.worker().stats().add(stat);
     auto& bs = *s.policy().backend_stats[ctx->current];
-    (stat == Stat::upstream_connect_failures ? bs.connect_failures : bs.handshake_failures)
-        .fetch_add(1, std::memory_order_relaxed);
-    logWarn("session %" PRIu64 " backend=%s: %s: %s", s.id(),
-            s.policy().policy.upstream.backends[ctx->current].name.c_str(),
-            stat == Stat::upstream_connect_failures ? "connect failed" : "handshake failed", why);
+    const bool connect = stat == Stat::upstream_connect_failures;
+    (connect ? bs.connect_failures : bs.handshake_failures).fetch_add(1, std::memory_order_relaxed);
+    bs.state.store(BackendStats::kFailing, std::memory_order_relaxed);
+    const std::string& backend = s.policy().policy.upstream.backends[ctx->current].name;
+    logWarn("session %" PRIu64 " backend=%s: %s: %s", s.id(), backend.c_str(),
+            connect ? "connect failed" : "handshake failed", why);
+    if (EventBus& bus = s.worker().runtime().events(); bus.active()) {
+      bus.publish({.kind = SessionEvent::Kind::kUpstreamFailure,
+                   .time_ms = unixTimeMs(),
+                   .session_id = s.id(),
+                   .client = s.clientAddress().toString(),
+                   .backend = backend,
+                   .reason = connect ? "connect_failed" : "handshake_failed",
+                   .detail = why});
+    }
   }
 
   Status failTry(Session& s, Stat stat, const char* why) {

@@ -168,7 +168,6 @@ void Session::onClientReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
   if (s->forwarding_) return s->pumpRead(Side::kClient, nread, buf);
   if (s->closing_ || nread == 0) return;
   if (nread < 0) return s->dispatch(s->current().onClientRead(*s, {}, static_cast<int>(nread)));
-  s->bytes_from_client_ += nread;
   s->dispatch(s->current().onClientRead(
       *s, {reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, 0));
 }
@@ -272,6 +271,8 @@ void Session::splice() {
   forwarding_ = true;
   worker_.stats().add(Stat::sessions_forwarded);
   worker_.stats().add(Stat::sessions_active);
+  bytes_to_backend_ += pending_upstream_.size();
+  bytes_to_client_ += pending_client_.size();
   worker_.stats().add(Stat::bytes_client_to_backend, pending_upstream_.size());
   worker_.stats().add(Stat::bytes_backend_to_client, pending_client_.size());
   if (!pending_upstream_.empty()) {
@@ -299,10 +300,10 @@ void Session::pumpRead(Side from, ssize_t nread, const uv_buf_t* buf) {
   }
   const Side to = other(from);
   if (from == Side::kClient) {
-    bytes_from_client_ += nread;
+    bytes_to_backend_ += nread;
     worker_.stats().add(Stat::bytes_client_to_backend, nread);
   } else {
-    bytes_from_upstream_ += nread;
+    bytes_to_client_ += nread;
     worker_.stats().add(Stat::bytes_backend_to_client, nread);
   }
   uv_stream_t* dst = stream(to);

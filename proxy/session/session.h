@@ -99,8 +99,11 @@ class Session {
   void setCtx(const Module& m, std::unique_ptr<ModuleCtx> c) { ctx_[m.index()] = std::move(c); }
 
   CloseReason closeReason() const { return close_reason_; }
-  uint64_t bytesFromClient() const { return bytes_from_client_; }
-  uint64_t bytesFromUpstream() const { return bytes_from_upstream_; }
+  // A static string that explains the close further (e.g. "tls_client_hello").
+  void setCloseDetail(std::string_view d) { close_detail_ = d; }
+  std::string_view closeDetail() const { return close_detail_; }
+  uint64_t bytesToBackend() const { return bytes_to_backend_; }
+  uint64_t bytesToClient() const { return bytes_to_client_; }
 
   // Intrusive list of the worker's sessions (O(1) insert and remove).
   Session* prev = nullptr;
@@ -145,13 +148,14 @@ class Session {
   bool closing_ = false;
   bool forwarding_ = false;
   CloseReason close_reason_ = CloseReason::kNone;
+  std::string_view close_detail_;
   int backend_ = -1;
 
   SocketAddress client_addr_;
   IpKey client_ip_{};
   uint64_t accepted_ns_ = 0;
-  uint64_t bytes_from_client_ = 0;
-  uint64_t bytes_from_upstream_ = 0;
+  uint64_t bytes_to_backend_ = 0;
+  uint64_t bytes_to_client_ = 0;
 
   // Splice state, per direction (index = source side).
   bool eof_[2] = {false, false};

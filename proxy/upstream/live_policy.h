@@ -17,6 +17,8 @@ namespace rtmpgate::proxy {
 // Figures for one backend address; they outlive policy revisions that keep
 // the address, so totals do not reset on reload.
 struct BackendStats {
+  enum State : int { kUnknown = 0, kUp = 1, kFailing = 2 };  // result of the last try
+  std::atomic<int> state{kUnknown};
   std::atomic<int64_t> active{0};  // sessions spliced to it now (least_conn reads this)
   std::atomic<uint64_t> sessions{0};
   std::atomic<uint64_t> connect_failures{0};
