@@ -207,7 +207,7 @@ void Session::send(Side side, std::span<const uint8_t> bytes) {
     b->owner = this;
     b->side = static_cast<uint8_t>(side);
     uv_buf_t ub = uv_buf_init(reinterpret_cast<char*>(b->data), n);
-    ++writes_in_flight_;
+    held_[idx(side)] += Block::kSize;
     uv_write(&b->req, st, &ub, 1, &Session::onWriteCb);
   }
 }
@@ -324,9 +324,9 @@ void Session::pumpRead(Side from, ssize_t nread, const uv_buf_t* buf) {
   b->owner = this;
   b->side = static_cast<uint8_t>(to);
   uv_buf_t ub = uv_buf_init(buf->base + offset, nread - offset);
-  ++writes_in_flight_;
+  held_[idx(to)] += Block::kSize;
   uv_write(&b->req, dst, &ub, 1, &Session::onWriteCb);
-  if (dst->write_queue_size > kHighWatermark && !paused_[idx(from)]) {
+  if (held_[idx(to)] > kHighWatermark && !paused_[idx(from)]) {
     paused_[idx(from)] = true;
     uv_read_stop(stream(from));
     worker_.stats().add(Stat::backpressure_pauses);
@@ -340,14 +340,13 @@ void Session::onWriteCb(uv_write_t* req, int status) {
 
 void Session::pumpWritten(Block* b, Side to, int status) {
   worker_.pool().put(b);
-  --writes_in_flight_;
+  held_[idx(to)] -= Block::kSize;
   if (closing_ || status == UV_ECANCELED) return;
   if (status < 0) {
     return close(to == Side::kClient ? CloseReason::kClientError : CloseReason::kBackendError);
   }
   const Side from = other(to);
-  if (forwarding_ && paused_[idx(from)] && !eof_[idx(from)] &&
-      stream(to)->write_queue_size <= kLowWatermark) {
+  if (forwarding_ && paused_[idx(from)] && !eof_[idx(from)] && held_[idx(to)] <= kLowWatermark) {
     paused_[idx(from)] = false;
     uv_read_start(stream(from), &Session::onAlloc,
                   from == Side::kClient ? &Session::onClientReadCb : &Session::onUpstreamReadCb);

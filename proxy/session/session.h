@@ -32,10 +32,12 @@ struct Block;
 enum class SessionState : uint8_t { kAccess, kHandshake, kUpstream, kForward, kClosing };
 std::string_view sessionStateName(SessionState s);
 
-// Per-direction backpressure: reading pauses when the other side has more
-// than kHighWatermark bytes queued, and resumes under kLowWatermark. With
-// 64 KiB reads, one direction holds at most kHighWatermark + 64 KiB, so a
-// session's user-space buffering is bounded by 2 * 320 KiB = 640 KiB.
+// Per-direction backpressure: reading pauses when the blocks queued toward
+// the other side hold more than kHighWatermark bytes of memory, and resumes
+// under kLowWatermark. Memory, not queued bytes, is what is counted, so a
+// peer that trickles tiny segments cannot pin a 64 KiB block per byte. One
+// direction holds at most kHighWatermark + one 64 KiB block, so a session's
+// user-space buffering is bounded by 2 * 320 KiB = 640 KiB.
 inline constexpr size_t kHighWatermark = 256 * 1024;
 inline constexpr size_t kLowWatermark = 64 * 1024;
 
@@ -160,9 +162,9 @@ class Session {
   // Splice state, per direction (index = source side).
   bool eof_[2] = {false, false};
   bool shut_[2] = {false, false};  // shutdown of the *destination* completed
-  bool paused_[2] = {false, false};
+  bool paused_[2] = {false, false};  // index = source side
+  size_t held_[2] = {0, 0};  // block memory queued toward each side (index = destination)
   int8_t first_eof_ = -1;  // side whose EOF came first: it ended the session
-  int writes_in_flight_ = 0;
 
   std::string pending_upstream_;
   std::string pending_client_;

@@ -205,14 +205,16 @@ FakeOrigin::~FakeOrigin() {
   stop_ = true;
   ::shutdown(listen_fd_, SHUT_RDWR);
   {
+    // Wake every serving thread; each closes its own socket on the way out.
     std::lock_guard lock(mu_);
     resumed_ = true;
     for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
   }
   cv_.notify_all();
   acceptor_.join();
-  for (auto& t : workers_) t.join();
-  for (int fd : fds_) ::close(fd);
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return serving_ == 0; });
+  lock.unlock();
   ::close(listen_fd_);
 }
 
@@ -226,7 +228,15 @@ void FakeOrigin::acceptLoop() {
     ++accepted_;
     std::lock_guard lock(mu_);
     fds_.push_back(fd);
-    workers_.emplace_back([this, fd] { serve(fd); });
+    ++serving_;
+    // Detached: a churn test serves tens of thousands of connections, and a
+    // finished joinable thread would keep its stack until the end.
+    std::thread([this, fd] {
+      serve(fd);
+      std::lock_guard lock(mu_);
+      --serving_;
+      cv_.notify_all();
+    }).detach();
   }
 }
 
@@ -238,7 +248,7 @@ Bytes FakeOrigin::received() {
 bool FakeOrigin::waitReceived(size_t n, int timeout_ms) {
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                      [&] { return received_.size() >= n; });
+                      [&] { return received_count_.load() >= n; });
 }
 
 void FakeOrigin::resume() {
@@ -247,8 +257,46 @@ void FakeOrigin::resume() {
   cv_.notify_all();
 }
 
+void FakeOrigin::kill() {
+  stop_ = true;
+  ::shutdown(listen_fd_, SHUT_RDWR);
+  std::lock_guard lock(mu_);
+  killed_ = true;
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd : fds_) {
+    linger l{1, 0};  // dropping the socket now sends RST, as for a killed process
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    // A thread blocked in poll() holds the socket; SHUT_RD (nothing on the
+    // wire) wakes it so that it lets go.
+    ::shutdown(fd, SHUT_RD);
+    // Swap /dev/null in under the same number: the socket's last reference
+    // goes (RST at once) while the serving thread's fd stays valid until it
+    // notices (socket calls on it fail) and releases it.
+    ::dup2(devnull, fd);
+  }
+  ::close(devnull);
+  resumed_ = true;
+  cv_.notify_all();
+}
+
+void FakeOrigin::release(Conn& c) {
+  int fd = c.fd();
+  {
+    std::lock_guard lock(mu_);
+    fds_.erase(std::remove(fds_.begin(), fds_.end(), fd), fds_.end());
+    // An orderly end sends FIN now; a killed origin just closes (RST).
+    if (!killed_) ::shutdown(fd, SHUT_RDWR);
+  }
+  c.close();
+}
+
 void FakeOrigin::serve(int fd) {
-  Conn c(::dup(fd));  // fds_ keeps the original so the destructor can shut it down
+  Conn c(fd);
+  struct Release {
+    FakeOrigin* o;
+    Conn& c;
+    ~Release() { o->release(c); }
+  } release{this, c};
   if (mode_ == Mode::kSilent) {
     Bytes ignore;
     c.recvUntilEof(&ignore, 30000);
@@ -268,13 +316,16 @@ void FakeOrigin::serve(int fd) {
   Bytes c2;
   if (!c.recvExact(kPacket, &c2, 5000)) return;
   ++handshaken_;
-  if (mode_ == Mode::kCloseAfterHandshake) {
-    ::shutdown(fd, SHUT_RDWR);
-    return;
-  }
+  if (mode_ == Mode::kCloseAfterHandshake) return;
   if (mode_ == Mode::kNoRead) {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::seconds(30), [&] { return resumed_; });
+  }
+  if (mode_ == Mode::kFlood) {
+    Bytes chunk = randomBytes(64 * 1024, 11);
+    while (!stop_ && c.sendAll(chunk)) {
+    }
+    return;
   }
   Bytes all;
   char buf[65536];
@@ -285,14 +336,14 @@ void FakeOrigin::serve(int fd) {
     if (n <= 0) break;
     {
       std::lock_guard lock(mu_);
-      received_.append(buf, n);
+      if (record_) received_.append(buf, n);
+      received_count_ += n;
     }
     cv_.notify_all();
     if (mode_ == Mode::kEcho && !c.sendAll(Bytes(buf, n))) break;
     if (mode_ == Mode::kHalfClose) all.append(buf, n);
   }
   if (mode_ == Mode::kHalfClose) c.sendAll(all);
-  ::shutdown(fd, SHUT_RDWR);  // the peer sees our FIN now, not at teardown
 }
 
 }  // namespace rtmpgate::test

@@ -62,6 +62,7 @@ class FakeOrigin {
     kBadS0,       // answer S0 = 6
     kSilent,      // accept and never answer
     kCloseAfterHandshake,
+    kFlood,       // handshake, then write 64 KiB chunks as fast as the socket takes them
   };
   explicit FakeOrigin(Mode mode);
   ~FakeOrigin();
@@ -71,12 +72,19 @@ class FakeOrigin {
   int handshaken() const { return handshaken_.load(); }
   // Bytes received after the handshake, over all connections.
   Bytes received();
+  size_t receivedCount() const { return received_count_.load(); }
   bool waitReceived(size_t n, int timeout_ms);
+  // Keep counting but stop storing received bytes (for tests moving GBs).
+  void countOnly() { record_ = false; }
   void resume();  // kNoRead: start reading
+  // As if the origin process were killed: every connection is reset (RST)
+  // and the listener closes.
+  void kill();
 
  private:
   void acceptLoop();
   void serve(int fd);
+  void release(Conn& c);  // forgets and closes a served connection
 
   Mode mode_;
   int listen_fd_ = -1;
@@ -87,10 +95,13 @@ class FakeOrigin {
   std::mutex mu_;
   std::condition_variable cv_;
   Bytes received_;
+  std::atomic<size_t> received_count_{0};
+  std::atomic<bool> record_{true};
   bool resumed_ = false;
-  std::vector<int> fds_;
+  bool killed_ = false;
+  std::vector<int> fds_;  // connections being served, for shutdown from other threads
   std::thread acceptor_;
-  std::vector<std::thread> workers_;
+  int serving_ = 0;  // detached serving threads still running
 };
 
 }  // namespace rtmpgate::test
