@@ -1,5 +1,6 @@
 // rtmpgate: CLI, signals, and the process lifecycle. The only file the tests
 // do not link.
+#include <sys/resource.h>
 #include <uv.h>
 
 #include <cstdio>
@@ -72,6 +73,23 @@ void onSignal(uv_signal_t* h, int signum) {
   uv_close(reinterpret_cast<uv_handle_t*>(&app.sighup), nullptr);
 }
 
+// Each client costs two descriptors (client + backend). Like HAProxy, take
+// the hard limit rather than fail at the default soft 1024.
+void raiseFileLimit(uint32_t max_connections) {
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  uint64_t need = 2ull * max_connections + 64;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    logWarn("open-file limit %llu is below the %llu that limits.max_connections=%u needs",
+            static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(need),
+            max_connections);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +132,7 @@ int main(int argc, char** argv) {
   }
   setLogLevel(r.config->log.level);
   signal(SIGPIPE, SIG_IGN);
+  raiseFileLimit(r.config->policy.limits.max_connections);
 
   std::string error;
   bool from_state = false;
