@@ -5,7 +5,7 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config libgrpc++-dev protobuf-compiler-grpc
   libprotobuf-dev protobuf-compiler libuv1-dev libyaml-cpp-dev libssl-dev grpc-proto
-  libgtest-dev libgmock-dev ccache)
+  libgtest-dev libgmock-dev libsystemd-dev ccache)
 PEER_PKGS=(ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream rtmpdump)
 
 want=("${BUILD_PKGS[@]}")

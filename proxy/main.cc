@@ -7,10 +7,15 @@
 #include <cstring>
 #include <string>
 
+#include "control/health_check.h"
 #include "control/server.h"
 #include "control/state_file.h"
 #include "proxy/config/loader.h"
+#include "proxy/core/access_log.h"
+#include "proxy/core/config_watch.h"
 #include "proxy/core/log.h"
+#include "proxy/core/metrics_server.h"
+#include "proxy/core/systemd_notify.h"
 #include "proxy/core/runtime.h"
 #include "proxy/version.h"
 
@@ -23,33 +28,42 @@ const char kUsage[] =
     "\n"
     "  -c, --config FILE   run with this YAML config, in the foreground (logs to stderr)\n"
     "  -t, --check         validate the config, print every error with its line, exit\n"
+    "  --health-check ADDR exit 0 if the gRPC health service at ADDR says SERVING\n"
     "  -v, --version       print the version and exit\n"
     "  -h, --help          print this help and exit\n"
     "\n"
-    "signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file\n";
+    "signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file;\n"
+    "         SIGUSR1 reopens the access log file (logrotate)\n";
 
 struct App {
   std::string config_path;
   Runtime* runtime = nullptr;
   rtmpgate::control::ControlServer* control = nullptr;
-  uv_signal_t sigterm, sigint, sighup;
+  uv_signal_t sigterm, sigint, sighup, sigusr1;
+  rtmpgate::proxy::MetricsServer* metrics = nullptr;
+  rtmpgate::proxy::ConfigWatch* watch = nullptr;
 };
 
-void reload(App& app) {
+void reload(App& app, const char* why) {
+  notifyReloading();
   LoadResult r = loadConfigFile(app.config_path);
   if (!r.config) {
     for (const auto& e : r.errors) logError("reload rejected: %s", e.c_str());
-    logError("reload rejected: keeping the running configuration");
+    logError("reload (%s) rejected: keeping the running configuration", why);
+    notifyReady();
     return;
   }
   const Config& old = app.runtime->config();
   if (r.config->listen.size() != old.listen.size() || r.config->workers != old.workers ||
-      r.config->control.listen != old.control.listen) {
-    logWarn("reload: changes to listen, workers and control take effect only on restart");
+      r.config->control.listen != old.control.listen ||
+      r.config->metrics.listen != old.metrics.listen ||
+      r.config->log.access_log != old.log.access_log) {
+    logWarn("reload: changes to listen, workers, control, metrics and log.access_log take "
+            "effect only on restart");
   }
   setLogLevel(r.config->log.level);
   uint64_t rev = app.runtime->setPolicy(r.config->policy);
-  logInfo("reload: configuration applied to new sessions (revision %llu)",
+  logInfo("reload (%s): configuration applied to new sessions (revision %llu)", why,
           static_cast<unsigned long long>(rev));
   // The state file holds the live policy, whichever way it last changed.
   if (const std::string& state = old.control.state_file; !state.empty()) {
@@ -58,19 +72,28 @@ void reload(App& app) {
       logError("state file not written: %s", err.c_str());
     }
   }
+  notifyReady();
 }
 
 void onSignal(uv_signal_t* h, int signum) {
   App& app = *static_cast<App*>(h->data);
-  if (signum == SIGHUP) return reload(app);
+  if (signum == SIGHUP) return reload(app, "SIGHUP");
+  if (signum == SIGUSR1) {
+    std::string err;
+    if (!AccessLog::reopen(&err)) logError("access log not reopened: %s", err.c_str());
+    return;
+  }
   logInfo("received %s: draining sessions for up to %lld ms", strsignal(signum),
           static_cast<long long>(app.runtime->config().shutdown_timeout.count()));
+  notifyStopping();
   if (app.control) app.control->setDraining();
   app.runtime->drain();
+  if (app.metrics) app.metrics->stop();
+  if (app.watch) app.watch->stop();
   // Closing the watchers restores the default action: a second signal kills.
-  uv_close(reinterpret_cast<uv_handle_t*>(&app.sigterm), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&app.sigint), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&app.sighup), nullptr);
+  for (uv_signal_t* sig : {&app.sigterm, &app.sigint, &app.sighup, &app.sigusr1}) {
+    uv_close(reinterpret_cast<uv_handle_t*>(sig), nullptr);
+  }
 }
 
 // Each client costs two descriptors (client + backend). Like HAProxy, take
@@ -101,6 +124,8 @@ int main(int argc, char** argv) {
       app.config_path = argv[++i];
     } else if (a.rfind("--config=", 0) == 0) {
       app.config_path = a.substr(9);
+    } else if (a == "--health-check" && i + 1 < argc) {
+      return rtmpgate::control::runHealthCheck(argv[++i]);
     } else if (a == "-t" || a == "--check") {
       check = true;
     } else if (a == "-v" || a == "--version") {
@@ -131,10 +156,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   setLogLevel(r.config->log.level);
+  setLogJson(r.config->log.json);
   signal(SIGPIPE, SIG_IGN);
+  std::string error;
+  if (!AccessLog::configure(r.config->log.access_log, r.config->log.json, &error)) {
+    logError("cannot start: %s", error.c_str());
+    return 1;
+  }
   raiseFileLimit(r.config->policy.limits.max_connections);
 
-  std::string error;
   bool from_state = false;
   if (!rtmpgate::control::applyStateFile(*r.config, &from_state, &error)) {
     logError("cannot start: state file: %s (fix or delete it)", error.c_str());
@@ -159,16 +189,40 @@ int main(int argc, char** argv) {
     return 1;
   }
   app.control = &control;
-  logInfo("rtmpgate %s started with %u workers", kVersion, runtime.workerCount());
 
   uv_loop_t* loop = uv_default_loop();
-  for (uv_signal_t* s : {&app.sigterm, &app.sigint, &app.sighup}) {
+  MetricsServer metrics(loop, runtime);
+  if (const std::string& m = runtime.config().metrics.listen; !m.empty()) {
+    std::string why;
+    auto addr = parseSocketAddress(m, &why);
+    if (!addr || !metrics.start(*addr, &error)) {
+      logError("cannot start: %s", addr ? error.c_str() : why.c_str());
+      control.shutdown();
+      runtime.drain();
+      runtime.wait();
+      return 1;
+    }
+    app.metrics = &metrics;
+  }
+  ConfigWatch watch(loop, app.config_path, [&app] { reload(app, "file changed"); });
+  if (runtime.config().watch_config) {
+    if (!watch.start(&error)) {
+      logWarn("watch_config: %s; SIGHUP still reloads", error.c_str());
+    } else {
+      app.watch = &watch;
+    }
+  }
+  logInfo("rtmpgate %s started with %u workers", kVersion, runtime.workerCount());
+
+  for (uv_signal_t* s : {&app.sigterm, &app.sigint, &app.sighup, &app.sigusr1}) {
     uv_signal_init(loop, s);
     s->data = &app;
   }
   uv_signal_start(&app.sigterm, onSignal, SIGTERM);
   uv_signal_start(&app.sigint, onSignal, SIGINT);
   uv_signal_start(&app.sighup, onSignal, SIGHUP);
+  uv_signal_start(&app.sigusr1, onSignal, SIGUSR1);
+  notifyReady();
   uv_run(loop, UV_RUN_DEFAULT);
   runtime.wait();
   control.shutdown();

@@ -80,6 +80,12 @@ struct ControlConfig {
 
 struct LogConfig {
   LogLevel level = LogLevel::kInfo;
+  bool json = false;                    // log.format: text | json
+  std::string access_log = "stderr";    // stderr | off | a file path
+};
+
+struct MetricsConfig {
+  std::string listen;  // host:port for GET /metrics; empty: off
 };
 
 struct Config {
@@ -89,6 +95,8 @@ struct Config {
   ControlConfig control;
   Millis shutdown_timeout{30'000};
   LogConfig log;
+  MetricsConfig metrics;
+  bool watch_config = false;  // reload when the file (or a ConfigMap symlink swap) changes
 };
 
 }  // namespace rtmpgate::proxy

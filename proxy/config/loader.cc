@@ -12,8 +12,8 @@ namespace rtmpgate::proxy {
 namespace {
 
 // Keys the core owns; every other top-level key belongs to a module.
-constexpr std::string_view kCoreKeys[] = {"workers", "listen", "control", "shutdown_timeout",
-                                          "log"};
+constexpr std::string_view kCoreKeys[] = {"workers", "listen",  "control",     "shutdown_timeout",
+                                          "log",     "metrics", "watch_config"};
 
 void parseControl(const YAML::Node& ctl, ConfigReader& r, ControlConfig& c) {
   if (!r.checkMap(ctl, "control", {"listen", "auth_token_file", "state_file", "tls"})) return;
@@ -81,12 +81,38 @@ void parseCore(const YAML::Node& root, ConfigReader& r, Config& c) {
   if (const YAML::Node d = root["shutdown_timeout"]) {
     if (auto v = r.readDuration(d, "shutdown_timeout")) c.shutdown_timeout = *v;
   }
-  if (const YAML::Node lg = root["log"]) {
-    if (r.checkMap(lg, "log", {"level"}) && lg["level"]) {
+  if (const YAML::Node lg = root["log"]; lg && r.checkMap(lg, "log", {"level", "format", "access_log"})) {
+    if (lg["level"]) {
       if (auto v = r.readEnum(lg["level"], "log.level", {"debug", "info", "warn", "error"})) {
         c.log.level = static_cast<LogLevel>(*v);
       }
     }
+    if (lg["format"]) {
+      if (auto v = r.readEnum(lg["format"], "log.format", {"text", "json"})) c.log.json = *v == 1;
+    }
+    if (lg["access_log"]) {
+      if (auto v = r.readString(lg["access_log"], "log.access_log")) {
+        if (v->empty()) {
+          r.error(lg["access_log"], "log.access_log must be stderr, off or a file path");
+        } else {
+          c.log.access_log = *v;
+        }
+      }
+    }
+  }
+  if (const YAML::Node m = root["metrics"]; m && r.checkMap(m, "metrics", {"listen"})) {
+    if (m["listen"]) {
+      if (auto a = r.readString(m["listen"], "metrics.listen")) {
+        std::string why;
+        if (!a->empty() && !parseSocketAddress(*a, &why)) {
+          r.error(m["listen"], "metrics.listen '" + *a + "': " + why);
+        }
+        c.metrics.listen = *a;
+      }
+    }
+  }
+  if (const YAML::Node w = root["watch_config"]) {
+    if (auto v = r.readEnum(w, "watch_config", {"false", "true"})) c.watch_config = *v == 1;
   }
 }
 

@@ -1,5 +1,7 @@
 #include "proxy/core/log.h"
 
+#include "proxy/core/access_log.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,15 +9,18 @@
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
+#include <string>
 
 namespace rtmpgate::proxy {
 
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::atomic<bool> g_json{false};
 const char* const kLevelNames[] = {"debug", "info", "warn", "error"};
 }  // namespace
 
 void setLogLevel(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
+void setLogJson(bool json) { g_json.store(json, std::memory_order_relaxed); }
 
 bool logEnabled(LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
 
@@ -34,6 +39,19 @@ void logAt(LogLevel level, const char* fmt, ...) {
   int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
   va_end(ap);
   size_t len = n + (m < 0 ? 0 : std::min<size_t>(m, sizeof(line) - n - 2));
+  if (g_json.load(std::memory_order_relaxed)) {
+    // Same fields, as one JSON object: time and level from the prefix.
+    std::string out = "{\"time\":\"";
+    out.append(line, 24);
+    out += "\",\"level\":\"";
+    out += kLevelNames[static_cast<int>(level)];
+    out += "\",\"msg\":";
+    appendJsonString(out, std::string_view(line + n, len - n));
+    out += "}\n";
+    ssize_t w = ::write(STDERR_FILENO, out.data(), out.size());
+    (void)w;
+    return;
+  }
   line[len++] = '\n';
   ssize_t w = ::write(STDERR_FILENO, line, len);
   (void)w;

@@ -7,6 +7,8 @@
 namespace rtmpgate::proxy {
 
 void setLogLevel(LogLevel level);
+// One JSON object per line ({"time","level","msg"}) instead of text.
+void setLogJson(bool json);
 bool logEnabled(LogLevel level);
 void logAt(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

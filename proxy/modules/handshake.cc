@@ -81,9 +81,9 @@ class HandshakeModule final : public Module {
     s.stopClientRead();
     s.disarmTimer();
     w.stats().add(Stat::handshakes_completed);
-    w.stats().add(ctx.codec.negotiatedMode() == rtmp::HandshakeMode::kDigest
-                      ? Stat::handshakes_digest
-                      : Stat::handshakes_simple);
+    const bool digest = ctx.codec.negotiatedMode() == rtmp::HandshakeMode::kDigest;
+    w.stats().add(digest ? Stat::handshakes_digest : Stat::handshakes_simple);
+    s.setHandshakeMode(digest ? "digest" : "simple");
     if (ctx.codec.echoMismatchAllowed()) {
       w.stats().add(Stat::echo_mismatches_allowed);
       logInfo("session %" PRIu64 " client=%s: C2 does not echo S1 (echo_check: report)", s.id(),

@@ -1,7 +1,8 @@
-// LOG: one line per connection when it ends, with the reason that also
-// feeds the counters.
+// LOG: one access-log line and one event per connection when it ends, with
+// the reason that also feeds the counters.
 #include <cinttypes>
 
+#include "proxy/core/access_log.h"
 #include "proxy/core/events.h"
 #include "proxy/core/log.h"
 #include "proxy/core/runtime.h"
@@ -18,18 +19,21 @@ class LogModule final : public Module {
 
   void onClose(Session& s) override {
     EventBus& bus = s.worker().runtime().events();
-    if (!logEnabled(LogLevel::kInfo) && !bus.active()) return;
+    if (!AccessLog::enabled() && !bus.active()) return;
     const auto& backends = s.policy().policy.upstream.backends;
     const std::string backend = s.backend() >= 0 ? backends[s.backend()].name : "";
     const std::string client = s.clientAddress().toString();
     const std::string_view reason = closeReasonName(s.closeReason());
     const uint64_t ms = (uv_hrtime() - s.acceptedAtNs()) / 1'000'000;
-    logInfo("session %" PRIu64 " client=%s backend=%s reason=%.*s%s%.*s to_backend=%" PRIu64
-            " to_client=%" PRIu64 " duration_ms=%" PRIu64,
-            s.id(), client.c_str(), backend.empty() ? "-" : backend.c_str(),
-            static_cast<int>(reason.size()), reason.data(), s.closeDetail().empty() ? "" : " detail=",
-            static_cast<int>(s.closeDetail().size()), s.closeDetail().data(), s.bytesToBackend(),
-            s.bytesToClient(), ms);
+    AccessLog::write({.session_id = s.id(),
+                      .client = client,
+                      .backend = backend,
+                      .mode = s.handshakeMode(),
+                      .reason = reason,
+                      .detail = s.closeDetail(),
+                      .bytes_to_backend = s.bytesToBackend(),
+                      .bytes_to_client = s.bytesToClient(),
+                      .duration_ms = ms});
     if (bus.active()) {
       bus.publish({.kind = closeReasonIsRejection(s.closeReason()) ? SessionEvent::Kind::kRejected
                                                                    : SessionEvent::Kind::kClosed,

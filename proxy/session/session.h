@@ -101,6 +101,9 @@ class Session {
   void setCtx(const Module& m, std::unique_ptr<ModuleCtx> c) { ctx_[m.index()] = std::move(c); }
 
   CloseReason closeReason() const { return close_reason_; }
+  // "simple" or "digest" once the client handshake completed.
+  void setHandshakeMode(std::string_view m) { handshake_mode_ = m; }
+  std::string_view handshakeMode() const { return handshake_mode_; }
   // A static string that explains the close further (e.g. "tls_client_hello").
   void setCloseDetail(std::string_view d) { close_detail_ = d; }
   std::string_view closeDetail() const { return close_detail_; }
@@ -151,6 +154,7 @@ class Session {
   bool forwarding_ = false;
   CloseReason close_reason_ = CloseReason::kNone;
   std::string_view close_detail_;
+  std::string_view handshake_mode_;
   int backend_ = -1;
 
   SocketAddress client_addr_;

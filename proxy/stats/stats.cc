@@ -27,6 +27,7 @@ void WorkerStats::recordHandshakeUs(uint64_t us) {
              kBucketBoundsUs.begin();
   auto& b = buckets_[i];
   b.store(b.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  us_sum_.store(us_sum_.load(std::memory_order_relaxed) + us, std::memory_order_relaxed);
 }
 
 uint64_t StatsSnapshot::handshakePercentileUs(double pct) const {
@@ -51,6 +52,7 @@ StatsSnapshot sumStats(const std::vector<const WorkerStats*>& workers) {
   for (const WorkerStats* w : workers) {
     for (size_t i = 0; i < kStatCount; ++i) snap.values[i] += w->get(static_cast<Stat>(i));
     for (size_t i = 0; i < kBucketCount; ++i) snap.buckets[i] += w->bucket(i);
+    snap.handshake_us_sum += w->handshakeUsSum();
   }
   return snap;
 }

@@ -74,15 +74,18 @@ class alignas(64) WorkerStats {
     return cells_[static_cast<size_t>(s)].load(std::memory_order_relaxed);
   }
   uint64_t bucket(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  uint64_t handshakeUsSum() const { return us_sum_.load(std::memory_order_relaxed); }
 
  private:
   std::array<std::atomic<uint64_t>, kStatCount> cells_{};
   std::array<std::atomic<uint64_t>, kBucketCount> buckets_{};
+  std::atomic<uint64_t> us_sum_{0};
 };
 
 struct StatsSnapshot {
   std::array<uint64_t, kStatCount> values{};
   std::array<uint64_t, kBucketCount> buckets{};
+  uint64_t handshake_us_sum = 0;
 
   uint64_t operator[](Stat s) const { return values[static_cast<size_t>(s)]; }
   // Percentile (0..100) of the handshake duration in microseconds, estimated

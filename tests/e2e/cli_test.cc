@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "support/net.h"
+#include "e2e/probe.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -69,32 +70,10 @@ TEST(Cli, VersionAndHelpExitZero) {
   EXPECT_TRUE(runToEnd({"--bogus"}, log).exitedWith(2));
 }
 
-// True when the gateway answers C0+C1 with S0S1S2; false when it closes
-// the connection without a byte (denied).
-bool admitted(uint16_t port) {
-  UniqueFd fd = connectTcp(port, 1s, 2s);
-  if (!fd) return false;
-  std::string c0c1(1537, '\x01');
-  c0c1[0] = 3;
-  if (::send(fd.get(), c0c1.data(), c0c1.size(), MSG_NOSIGNAL) != 1537) return false;
-  char buf[4096];
-  ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
-  return n > 0;
-}
-
 std::string configFor(uint16_t port, const std::string& access) {
   return "workers: 1\nlisten:\n  - address: 127.0.0.1:" + std::to_string(port) +
          "\naccess: " + access +
          "\nupstream:\n  backends:\n    - address: 127.0.0.1:9\nshutdown_timeout: 1s\n";
-}
-
-bool eventuallyAdmitted(uint16_t port, bool want) {
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (admitted(port) == want) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
 }
 
 TEST(Cli, SighupAppliesAGoodFileAndKeepsTheRunningOneOnABadFile) {
