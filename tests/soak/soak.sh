@@ -126,17 +126,29 @@ time.sleep(5)
 print(" ".join(f"{k}={v}" for k, v in counts.items()))
 PY
 
-# Sampler.
-echo "t,rss_kib,fds,connections_open,sessions_active,handshakes_completed,failed_bad_version,failed_echo,failed_timeout,failed_client_closed,no_backend,bytes_c2b" > "$DIR/samples.csv"
-start=$SECONDS
-while ((SECONDS - start < DURATION)) && kill -0 "$GWPID" 2>/dev/null; do
-  rss=$(awk '/VmRSS/{print $2}' "/proc/$GWPID/status")
-  fds=$(ls "/proc/$GWPID/fd" | wc -l)
-  json=$("$CALL" "127.0.0.1:$CTL" rtmpgate.v1.Control/GetStats 2>/dev/null || echo '{}')
-  val() { python3 -c 'import json,sys;d=json.loads(sys.stdin.read() or "{}");print(d.get(sys.argv[1],0))' "$1" <<<"$json"; }
-  echo "$((SECONDS - start)),$rss,$fds,$(val connections_open),$(val sessions_active),$(val handshakes_completed),$(val handshakes_failed_bad_version),$(val handshakes_failed_echo_mismatch),$(val handshakes_failed_timeout),$(val handshakes_failed_client_closed),$(val upstream_no_backend),$(val bytes_client_to_backend)" >> "$DIR/samples.csv"
-  sleep 1
-done
+# Sampler: one process, one sample per second (RSS, fds, every counter).
+python3 - "$GWPID" "$CALL" "127.0.0.1:$CTL" "$DURATION" "$DIR/samples.csv" <<'PY'
+import json, os, subprocess, sys, time
+pid, call, addr, duration, out = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
+cols = ["connections_open", "sessions_active", "handshakes_completed", "handshakes_failed_bad_version",
+        "handshakes_failed_echo_mismatch", "handshakes_failed_timeout", "handshakes_failed_client_closed",
+        "upstream_no_backend", "bytes_client_to_backend"]
+start = time.time()
+with open(out, "w") as f:
+    f.write("t,rss_kib,fds," + ",".join(cols) + "\n")
+    while time.time() - start < duration and os.path.exists(f"/proc/{pid}"):
+        t = time.time() - start
+        try:
+            rss = next(l.split()[1] for l in open(f"/proc/{pid}/status") if l.startswith("VmRSS"))
+            fds = len(os.listdir(f"/proc/{pid}/fd"))
+        except (OSError, StopIteration):
+            break
+        r = subprocess.run([call, addr, "rtmpgate.v1.Control/GetStats"], capture_output=True, text=True)
+        d = json.loads(r.stdout) if r.returncode == 0 else {}
+        f.write(f"{t:.1f},{rss},{fds}," + ",".join(str(d.get(c, 0)) for c in cols) + "\n")
+        f.flush()
+        time.sleep(max(0.0, 1.0 - (time.time() - start - t)))
+PY
 alive=yes; kill -0 "$GWPID" 2>/dev/null || alive=no
 wait "$PUBPID" 2>/dev/null; pub_rc=$?
 sleep 6
