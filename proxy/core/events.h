@@ -16,13 +16,13 @@ namespace rtmpgate::proxy {
 
 struct SessionEvent {
   enum class Kind : uint8_t { kAccepted, kRejected, kUpstreamFailure, kClosed };
-  Kind kind;
+  Kind kind = Kind::kClosed;
   uint64_t time_ms = 0;  // Unix time
   uint64_t session_id = 0;
-  std::string client;
-  std::string backend;
-  std::string reason;
-  std::string detail;
+  std::string client{};
+  std::string backend{};
+  std::string reason{};
+  std::string detail{};
   uint64_t bytes_client_to_backend = 0;
   uint64_t bytes_backend_to_client = 0;
   uint64_t duration_ms = 0;

@@ -21,18 +21,12 @@ bool ConnectionLimiter::tryAcquire(const IpKey& ip, uint32_t max_total, uint32_t
     total_.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
-  if (max_per_ip == 0) {
-    // Still tracked, so a later policy with a per-IP limit sees true counts.
-    Shard& s = shardOf(ip);
-    std::lock_guard lock(s.mu);
-    ++s.counts[ip];
-    return true;
-  }
+  // Counted even without a per-IP limit, so that a later policy with one
+  // sees true counts.
   Shard& s = shardOf(ip);
   std::lock_guard lock(s.mu);
   uint32_t& n = s.counts[ip];
-  if (n >= max_per_ip) {
-    if (n == 0) s.counts.erase(ip);
+  if (max_per_ip != 0 && n >= max_per_ip) {
     total_.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }

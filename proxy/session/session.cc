@@ -167,8 +167,8 @@ void Session::onClientReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
   Session* s = static_cast<Session*>(stream->data);
   if (s->forwarding_) return s->pumpRead(Side::kClient, nread, buf);
   if (s->closing_ || nread == 0) return;
-  if (nread < 0) return s->dispatch(s->current().onClientRead(*s, {}, static_cast<int>(nread)));
-  s->dispatch(s->current().onClientRead(
+  if (nread < 0) return s->advance(s->current().onClientRead(*s, {}, static_cast<int>(nread)));
+  s->advance(s->current().onClientRead(
       *s, {reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, 0));
 }
 
@@ -176,8 +176,8 @@ void Session::onUpstreamReadCb(uv_stream_t* stream, ssize_t nread, const uv_buf_
   Session* s = static_cast<Session*>(stream->data);
   if (s->forwarding_) return s->pumpRead(Side::kUpstream, nread, buf);
   if (s->closing_ || nread == 0 || stream != s->stream(Side::kUpstream)) return;
-  if (nread < 0) return s->dispatch(s->current().onUpstreamRead(*s, {}, static_cast<int>(nread)));
-  s->dispatch(s->current().onUpstreamRead(
+  if (nread < 0) return s->advance(s->current().onUpstreamRead(*s, {}, static_cast<int>(nread)));
+  s->advance(s->current().onUpstreamRead(
       *s, {reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, 0));
 }
 
@@ -226,7 +226,7 @@ void Session::onTimerCb(uv_timer_t* t) {
     return s->close(s->first_eof_ == static_cast<int8_t>(kClient) ? CloseReason::kClientClosed
                                                                   : CloseReason::kBackendClosed);
   }
-  s->dispatch(s->current().onTimeout(*s));
+  s->advance(s->current().onTimeout(*s));
 }
 
 int Session::connectUpstream(const SocketAddress& to) {
@@ -248,7 +248,7 @@ void Session::onConnectCb(uv_connect_t* req, int status) {
   auto* up = static_cast<Upstream*>(req->data);
   Session* s = up->session;
   if (status == UV_ECANCELED || s->closing_ || up != s->upstream_) return;
-  s->dispatch(s->current().onUpstreamConnect(*s, status));
+  s->advance(s->current().onUpstreamConnect(*s, status));
 }
 
 void Session::dropUpstream() {

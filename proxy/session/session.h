@@ -121,8 +121,8 @@ class Session {
   Session(Worker& worker, std::shared_ptr<const LivePolicy> policy, uint64_t id);
   ~Session();
 
+  // Acts on a module's answer: next module, wait, or close.
   void advance(Status st);
-  void dispatch(Status st) { advance(st); }
   Module& current();
   void onHandleClosed();
 

@@ -27,7 +27,7 @@ struct GatewayOptions {
   std::string handshake = "{}";
   std::string limits = "{}";
   std::string access = "{}";
-  std::string upstream_extra;  // e.g. "connect_timeout: 300ms\n  max_tries: 2"
+  std::string upstream_extra{};  // e.g. "connect_timeout: 300ms\n  max_tries: 2"
   std::string shutdown_timeout = "2s";
 };
 
