@@ -132,6 +132,7 @@ YAML::Node toYaml(const v1::Policy& p) {
     if (u.has_strategy()) n["strategy"] = u.strategy();
     if (u.has_connect_timeout()) n["connect_timeout"] = u.connect_timeout();
     if (u.has_max_tries()) n["max_tries"] = std::to_string(u.max_tries());
+    if (u.has_handshake()) n["handshake"] = u.handshake();
     n["backends"] = YAML::Node(YAML::NodeType::Sequence);
     for (const auto& b : u.backends()) {
       YAML::Node e(YAML::NodeType::Map);
@@ -164,6 +165,7 @@ v1::Policy policyToProto(const proxy::Policy& p, uint64_t revision) {
   u->set_strategy(strategyName(p.upstream.strategy));
   u->set_connect_timeout(durationText(p.upstream.connect_timeout));
   u->set_max_tries(p.upstream.max_tries);
+  u->set_handshake(p.upstream.handshake == rtmp::ClientMode::kDigest ? "digest" : "simple");
   for (const auto& b : p.upstream.backends) {
     auto* e = u->add_backends();
     e->set_address(b.name);

@@ -54,6 +54,7 @@ struct UpstreamConfig {
   Strategy strategy = Strategy::kRoundRobin;
   Millis connect_timeout{3'000};
   uint32_t max_tries = 2;
+  rtmp::ClientMode handshake = rtmp::ClientMode::kSimple;  // our C1/C2 toward backends
   std::vector<BackendConfig> backends;
 };
 

@@ -37,7 +37,8 @@ class UpstreamModule final : public Module {
     auto* ctx = s.ctx<UpstreamCtx>(*this);
     if (status != 0) return failTry(s, Stat::upstream_connect_failures, uv_strerror(status));
     ctx->connected = true;
-    ctx->codec = std::make_unique<rtmp::ClientHandshake>(s.worker().nowMs(), s.worker().random());
+    ctx->codec = std::make_unique<rtmp::ClientHandshake>(
+        s.worker().nowMs(), s.worker().random(), s.policy().policy.upstream.handshake);
     s.send(Session::Side::kUpstream, ctx->codec->hello());
     if (s.closing()) return Status::Stop();
     s.startUpstreamRead();
@@ -140,7 +141,8 @@ class UpstreamModule final : public Module {
 };
 
 void parse(const YAML::Node& n, ConfigReader& r, Policy& p) {
-  if (!r.checkMap(n, "upstream", {"strategy", "connect_timeout", "max_tries", "backends"})) {
+  if (!r.checkMap(n, "upstream",
+                  {"strategy", "connect_timeout", "max_tries", "handshake", "backends"})) {
     return;
   }
   UpstreamConfig& u = p.upstream;
@@ -162,6 +164,11 @@ void parse(const YAML::Node& n, ConfigReader& r, Policy& p) {
   if (n["max_tries"]) {
     if (auto v = r.readUint(n["max_tries"], "upstream.max_tries", 1, kMaxBackends)) {
       u.max_tries = static_cast<uint32_t>(*v);
+    }
+  }
+  if (n["handshake"]) {
+    if (auto m = r.readEnum(n["handshake"], "upstream.handshake", {"simple", "digest"})) {
+      u.handshake = static_cast<rtmp::ClientMode>(*m);
     }
   }
   const YAML::Node b = n["backends"];

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "support/net.h"
 
@@ -18,7 +19,7 @@ constexpr int kStartAttempts = 3;
 
 }  // namespace
 
-std::string NginxOrigin::configText(uint16_t port) {
+std::string NginxOrigin::configText(uint16_t port, const std::string& live_directives) {
   // No http{} block, so nginx never opens its compiled-in temp paths under
   // /var/lib/nginx. No `user` line: as root, workers drop to nobody, which
   // is fine because nothing is recorded; as non-root nginx keeps the user.
@@ -36,13 +37,15 @@ std::string NginxOrigin::configText(uint16_t port) {
          "    listen 127.0.0.1:" + std::to_string(port) + ";\n"
          "    application live {\n"
          "      live on;\n"
-         "      record off;\n"
+         "      record off;\n" +
+         (live_directives.empty() ? std::string() : "      " + live_directives + "\n") +
          "    }\n"
          "  }\n"
          "}\n";
 }
 
-NginxOrigin::NginxOrigin() : dir_("rtmpgate-e2e-nginx") {
+NginxOrigin::NginxOrigin(std::string live_directives)
+    : dir_("rtmpgate-e2e-nginx"), live_directives_(std::move(live_directives)) {
   if (::mkdir(dir_.file("logs").c_str(), 0755) != 0) {
     throw std::runtime_error("mkdir " + dir_.file("logs") + ": " + std::strerror(errno));
   }
@@ -61,7 +64,7 @@ NginxOrigin::~NginxOrigin() {
 
 bool NginxOrigin::tryStart(std::string& whyNot) {
   port_ = freeTcpPort();
-  dir_.writeFile("nginx.conf", configText(port_));
+  dir_.writeFile("nginx.conf", configText(port_, live_directives_));
   const std::string prefix = dir_.path() + "/";
 
   {
@@ -72,7 +75,7 @@ bool NginxOrigin::tryStart(std::string& whyNot) {
     auto st = check.waitExit(std::chrono::seconds(10));
     if (!st || !st->exitedWith(0)) {
       throw std::runtime_error("nginx -t rejected the config (" + (st ? st->describe() : "timed out") + "):\n" +
-                               check.logTail() + tailOfFile(errorLogPath()) + "config:\n" + configText(port_));
+                               check.logTail() + tailOfFile(errorLogPath()) + "config:\n" + configText(port_, live_directives_));
     }
   }
 

@@ -15,7 +15,9 @@ namespace rtmpgate::test {
 class NginxOrigin {
  public:
   // Throws std::runtime_error, with nginx's own words, when it cannot start.
-  NginxOrigin();
+  // live_directives go into `application live {}`, e.g. "push rtmp://...;"
+  // to make this nginx relay what is published to it.
+  explicit NginxOrigin(std::string live_directives = "");
   ~NginxOrigin();
 
   NginxOrigin(const NginxOrigin&) = delete;
@@ -28,12 +30,13 @@ class NginxOrigin {
   std::string consoleLogPath() const { return dir_.file("logs/console.log"); }
   bool running() { return process_ && process_->running(); }
 
-  static std::string configText(uint16_t port);
+  static std::string configText(uint16_t port, const std::string& live_directives = "");
 
  private:
   bool tryStart(std::string& whyNot);
 
   TempDir dir_;
+  std::string live_directives_;
   uint16_t port_ = 0;
   std::unique_ptr<Process> process_;
 };

@@ -238,6 +238,18 @@ TEST(LoaderTest, OtherEnumValuesAreRead) {
   EXPECT_EQ(r.config->policy.upstream.strategy, Strategy::kLeastConn);
 }
 
+TEST(LoaderTest, UpstreamHandshakeIsSimpleByDefaultAndDigestWhenAsked) {
+  LoadResult r = load(kMinimal);
+  ASSERT_TRUE(r.config.has_value()) << allErrors(r);
+  EXPECT_EQ(r.config->policy.upstream.handshake, rtmp::ClientMode::kSimple);
+  r = load(kMinimal + yaml({"  handshake: digest"}));  // continues the upstream block
+  ASSERT_TRUE(r.config.has_value()) << allErrors(r);
+  EXPECT_EQ(r.config->policy.upstream.handshake, rtmp::ClientMode::kDigest);
+  r = load(kMinimal + yaml({"  handshake: simple"}));
+  ASSERT_TRUE(r.config.has_value()) << allErrors(r);
+  EXPECT_EQ(r.config->policy.upstream.handshake, rtmp::ClientMode::kSimple);
+}
+
 TEST(LoaderTest, BareNumberDurationIsSeconds) {
   LoadResult r = load(kMinimal + yaml({"shutdown_timeout: 7"}));
   ASSERT_TRUE(r.config.has_value()) << allErrors(r);
@@ -297,6 +309,7 @@ TEST(LoaderErrorTest, BadEnums) {
   expectOneError(kMinimal + yaml({"handshake:", "  mode: fancy"}), 7, "fancy");
   expectOneError(kMinimal + yaml({"handshake:", "  echo_check: loose"}), 7, "loose");
   expectOneError(kMinimal + yaml({"  strategy: random"}), 6, "random");
+  expectOneError(kMinimal + yaml({"  handshake: auto"}), 6, "upstream.handshake");
   expectOneError(kMinimal + yaml({"log:", "  level: loud"}), 7, "loud");
 }
 

@@ -56,6 +56,33 @@ TEST(PolicyProto, RoundTripKeepsEveryField) {
   EXPECT_EQ(back->upstream.backends[0].weight, 3u);
 }
 
+TEST(PolicyProto, UpstreamHandshakeTravelsBothWays) {
+  proxy::Policy p = basePolicy();
+  EXPECT_EQ(policyToProto(p, 1).upstream().handshake(), "simple");
+  p.upstream.handshake = proxy::rtmp::ClientMode::kDigest;
+  v1::Policy proto = policyToProto(p, 2);
+  EXPECT_EQ(proto.upstream().handshake(), "digest");
+  std::string err;
+  auto back = policyFromProto(proto, proxy::Policy{}, &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->upstream.handshake, proxy::rtmp::ClientMode::kDigest);
+
+  // UpdatePolicy naming it; a present upstream section without it means simple.
+  v1::Policy update = policyToProto(basePolicy(), 0);
+  update.mutable_upstream()->set_handshake("digest");
+  back = policyFromProto(update, basePolicy(), &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->upstream.handshake, proxy::rtmp::ClientMode::kDigest);
+  update.mutable_upstream()->clear_handshake();
+  back = policyFromProto(update, p, &err);
+  ASSERT_TRUE(back) << err;
+  EXPECT_EQ(back->upstream.handshake, proxy::rtmp::ClientMode::kSimple);
+
+  update.mutable_upstream()->set_handshake("rtmpe");
+  EXPECT_FALSE(policyFromProto(update, p, &err));
+  EXPECT_NE(err.find("upstream.handshake"), std::string::npos) << err;
+}
+
 TEST(PolicyProto, AbsentSectionsAreKeptPresentOnesReplaced) {
   proxy::Policy current = basePolicy();
   v1::Policy update;
