@@ -38,7 +38,7 @@ class StatsStream final : public grpc::ServerWriteReactor<v1::Stats> {
 
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
-    if (!ok) return finishLocked(grpc::Status::CANCELLED);
+    if (!ok || cancelled_) return finishLocked(grpc::Status::CANCELLED);
     // The alarm whose callback led here may still be on its way out of that
     // callback: keep it alive one more round instead of destroying it now.
     old_alarm_ = std::move(alarm_);
@@ -56,6 +56,7 @@ class StatsStream final : public grpc::ServerWriteReactor<v1::Stats> {
 
   void OnCancel() override {
     std::lock_guard lock(mu_);
+    cancelled_ = true;
     if (alarm_) alarm_->Cancel();
   }
 
@@ -80,6 +81,7 @@ class StatsStream final : public grpc::ServerWriteReactor<v1::Stats> {
   std::mutex mu_;
   std::unique_ptr<grpc::Alarm> alarm_;
   std::unique_ptr<grpc::Alarm> old_alarm_;
+  bool cancelled_ = false;
   bool finished_ = false;
   v1::Stats msg_;
 };
@@ -99,7 +101,7 @@ class EventStream final : public grpc::ServerWriteReactor<v1::Event>,
 
   void onEvent(const proxy::SessionEvent& e) override {
     std::lock_guard lock(mu_);
-    if (done_) return;
+    if (done_ || cancelled_) return;
     if (queue_.size() >= kMaxQueued) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -111,13 +113,16 @@ class EventStream final : public grpc::ServerWriteReactor<v1::Event>,
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
     writing_ = false;
-    if (!ok) return finishLocked(grpc::Status::CANCELLED);
+    // A cancel can land while a write is in flight and that write can still
+    // succeed: finish here then, or nobody would (and Shutdown would wait).
+    if (!ok || cancelled_) return finishLocked(grpc::Status::CANCELLED);
     queue_.pop_front();
     if (!queue_.empty()) writeNextLocked();
   }
 
   void OnCancel() override {
     std::lock_guard lock(mu_);
+    cancelled_ = true;
     if (!writing_) finishLocked(grpc::Status::CANCELLED);
   }
 
@@ -143,6 +148,7 @@ class EventStream final : public grpc::ServerWriteReactor<v1::Event>,
   std::mutex mu_;
   std::deque<v1::Event> queue_;  // front() is being written while writing_
   bool writing_ = false;
+  bool cancelled_ = false;
   bool done_ = false;
 };
 
