@@ -78,7 +78,9 @@ class HandshakeModule final : public Module {
  private:
   Status finish(Session& s, HandshakeCtx& ctx) {
     Worker& w = s.worker();
-    s.stopClientRead();
+    // The client keeps being read while the backend is set up (the upstream
+    // module collects what arrives): no epoll churn, and an early hang-up is
+    // seen at once.
     s.disarmTimer();
     w.stats().add(Stat::handshakes_completed);
     const bool digest = ctx.codec.negotiatedMode() == rtmp::HandshakeMode::kDigest;

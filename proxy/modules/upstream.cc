@@ -63,7 +63,7 @@ class UpstreamModule final : public Module {
     }
     in = in.subspan(r.consumed);
     s.pendingForClient().assign(reinterpret_cast<const char*>(in.data()), in.size());
-    s.send(Session::Side::kUpstream, ctx->codec->c2());
+    s.sendWithPending(ctx->codec->c2());
     s.disarmTimer();
     s.setBackend(ctx->current);
     auto& bs = *s.policy().backend_stats[ctx->current];
@@ -72,6 +72,16 @@ class UpstreamModule final : public Module {
     bs.state.store(BackendStats::kUp, std::memory_order_relaxed);
     s.setCtx(*this, nullptr);
     return Status::Continue();
+  }
+
+  // The client may send more (or hang up) while the backend is set up.
+  Status onClientRead(Session& s, std::span<const uint8_t> in, int err) override {
+    if (err != 0) return Status::Close(CloseReason::kClientClosed);
+    std::string& pending = s.pendingForUpstream();
+    pending.append(reinterpret_cast<const char*>(in.data()), in.size());
+    // Bounded like a forwarding direction; reading resumes with the splice.
+    if (pending.size() > kHighWatermark) s.stopClientRead();
+    return Status::Stop();
   }
 
   Status onTimeout(Session& s) override {

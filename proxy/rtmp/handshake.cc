@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <optional>
 
 namespace rtmpgate::proxy::rtmp {
@@ -92,11 +93,16 @@ FeedResult ServerHandshake::feed(std::span<const uint8_t> in, uint32_t now_ms) {
         have_ += n;
         if (have_ < kPacketSize) return {pos, Step::kNeedMore};
         std::optional<DigestLocation> c1_digest;
-        if (options_.mode != HandshakeMode::kSimple) {
+        // Zero version bytes mean a pre-digest client (rtmpdump, most
+        // encoders in simple mode): answer simply without two HMACs, as
+        // nginx-rtmp does (ngx_rtmp_handshake_parse_challenge).
+        static constexpr uint8_t kZero[4] = {0, 0, 0, 0};
+        const bool versioned = std::memcmp(s2() + 4, kZero, 4) != 0;
+        if (options_.mode != HandshakeMode::kSimple && versioned) {
           c1_digest = findDigest(PacketView(s2(), kPacketSize), Role::kClient);
-          if (!c1_digest && options_.mode == HandshakeMode::kDigest) {
-            return fail(pos, HandshakeError::kDigestInvalid);
-          }
+        }
+        if (options_.mode == HandshakeMode::kDigest) {
+          if (!c1_digest) return fail(pos, HandshakeError::kDigestInvalid);
         }
         putBe32(s2() + 4, now_ms);  // time2: when C1 was read
         if (c1_digest) answerDigest(*c1_digest);
@@ -111,11 +117,12 @@ FeedResult ServerHandshake::feed(std::span<const uint8_t> in, uint32_t now_ms) {
         size_t n = std::min(in.size() - pos, kPacketSize - have_);
         if (options_.echo_check != EchoCheck::kOff) {
           if (!c2_mismatch_) {
-            for (size_t i = 0; i < n; ++i) {
-              size_t off = have_ + i;
-              if ((off < 4 || off >= kRandomOffset) && in[pos + i] != s1()[off]) {
+            // The compared ranges of this chunk: time [0,4) and random [8,1536).
+            const size_t end = have_ + n;
+            for (auto [lo, hi] : {std::pair<size_t, size_t>{0, 4}, {kRandomOffset, kPacketSize}}) {
+              const size_t a = std::max(lo, have_), b = std::min(hi, end);
+              if (a < b && std::memcmp(in.data() + pos + (a - have_), s1() + a, b - a) != 0) {
                 c2_mismatch_ = true;
-                break;
               }
             }
           }

@@ -186,30 +186,47 @@ uv_stream_t* Session::stream(Side side) {
   return upstream_ ? reinterpret_cast<uv_stream_t*>(&upstream_->tcp) : nullptr;
 }
 
-void Session::send(Side side, std::span<const uint8_t> bytes) {
+void Session::send(Side side, std::span<const uint8_t> bytes) { send(side, bytes, {}); }
+
+void Session::send(Side side, std::span<const uint8_t> first, std::span<const uint8_t> second) {
   uv_stream_t* st = stream(side);
-  if (closing_ || !st || bytes.empty()) return;
+  if (closing_ || !st || (first.empty() && second.empty())) return;
   if (st->write_queue_size == 0) {
-    uv_buf_t b = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
-                             bytes.size());
-    int n = uv_try_write(st, &b, 1);
-    if (n == static_cast<int>(bytes.size())) return;
+    // One writev for both parts (C2 and the client's pipelined bytes).
+    uv_buf_t b[2] = {
+        uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(first.data())), first.size()),
+        uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(second.data())),
+                    second.size())};
+    int n = uv_try_write(st, b, second.empty() ? 1 : 2);
     if (n < 0 && n != UV_EAGAIN) {
       return close(side == Side::kClient ? CloseReason::kClientError : CloseReason::kBackendError);
     }
-    if (n > 0) bytes = bytes.subspan(n);
+    size_t done = n > 0 ? static_cast<size_t>(n) : 0;
+    size_t from_first = std::min(done, first.size());
+    first = first.subspan(from_first);
+    second = second.subspan(std::min(done - from_first, second.size()));
   }
-  while (!bytes.empty()) {
-    Block* b = worker_.pool().get();
-    size_t n = std::min(bytes.size(), Block::kSize);
-    std::memcpy(b->data, bytes.data(), n);
-    bytes = bytes.subspan(n);
-    b->owner = this;
-    b->side = static_cast<uint8_t>(side);
-    uv_buf_t ub = uv_buf_init(reinterpret_cast<char*>(b->data), n);
-    held_[idx(side)] += Block::kSize;
-    uv_write(&b->req, st, &ub, 1, &Session::onWriteCb);
+  for (std::span<const uint8_t> bytes : {first, second}) {
+    while (!bytes.empty()) {
+      Block* b = worker_.pool().get();
+      size_t n = std::min(bytes.size(), Block::kSize);
+      std::memcpy(b->data, bytes.data(), n);
+      bytes = bytes.subspan(n);
+      b->owner = this;
+      b->side = static_cast<uint8_t>(side);
+      uv_buf_t ub = uv_buf_init(reinterpret_cast<char*>(b->data), n);
+      held_[idx(side)] += Block::kSize;
+      uv_write(&b->req, st, &ub, 1, &Session::onWriteCb);
+    }
   }
+}
+
+void Session::sendWithPending(std::span<const uint8_t> preamble) {
+  bytes_to_backend_ += pending_upstream_.size();
+  worker_.stats().add(Stat::bytes_client_to_backend, pending_upstream_.size());
+  send(Side::kUpstream, preamble,
+       {reinterpret_cast<const uint8_t*>(pending_upstream_.data()), pending_upstream_.size()});
+  std::string().swap(pending_upstream_);
 }
 
 void Session::armTimer(uint64_t ms) {
@@ -271,21 +288,17 @@ void Session::splice() {
   forwarding_ = true;
   worker_.stats().add(Stat::sessions_forwarded);
   worker_.stats().add(Stat::sessions_active);
-  bytes_to_backend_ += pending_upstream_.size();
+  sendWithPending({});  // anything the upstream phase still holds
   bytes_to_client_ += pending_client_.size();
-  worker_.stats().add(Stat::bytes_client_to_backend, pending_upstream_.size());
   worker_.stats().add(Stat::bytes_backend_to_client, pending_client_.size());
-  if (!pending_upstream_.empty()) {
-    send(Side::kUpstream, {reinterpret_cast<const uint8_t*>(pending_upstream_.data()),
-                           pending_upstream_.size()});
-    std::string().swap(pending_upstream_);
-  }
   if (!pending_client_.empty()) {
     send(Side::kClient, {reinterpret_cast<const uint8_t*>(pending_client_.data()),
                          pending_client_.size()});
     std::string().swap(pending_client_);
   }
   if (closing_) return;
+  // Both are usually reading already (libuv answers UV_EALREADY); the read
+  // callbacks switch to the pump because forwarding_ is now set.
   startClientRead();
   startUpstreamRead();
 }

@@ -75,6 +75,10 @@ class Session {
   // Sends bytes now if the socket takes them, else copies the rest into
   // blocks queued behind earlier writes; order is always preserved.
   void send(Side side, std::span<const uint8_t> bytes);
+  void send(Side side, std::span<const uint8_t> first, std::span<const uint8_t> second);
+  // Sends `preamble` (our C2) and the client's pipelined bytes to the backend
+  // in one write; the pipelined bytes count as forwarded.
+  void sendWithPending(std::span<const uint8_t> preamble);
   void armTimer(uint64_t ms);
   void disarmTimer();
 

@@ -407,3 +407,22 @@ TEST(Gateway, ManyMixedSessionsLeaveNoHandleOrSlotBehind) {
 
 }  // namespace
 }  // namespace rtmpgate::test
+
+namespace rtmpgate::test {
+namespace {
+
+TEST(Gateway, ClientHangingUpWhileTheBackendIsSetUpIsClosedAtOnce) {
+  FakeOrigin silent(FakeOrigin::Mode::kSilent);  // accepts, never answers
+  Gateway gw({.backends = {silent.port()}, .upstream_extra = "connect_timeout: 5s"});
+  Conn c = Conn::connectTo("127.0.0.1", gw.port());
+  ASSERT_TRUE(clientHandshake(c, "connect").ok);
+  ASSERT_TRUE(eventually([&] { return silent.accepted() == 1; }));
+  auto start = std::chrono::steady_clock::now();
+  c.close();
+  EXPECT_TRUE(eventually([&] { return gw.stat(proxy::Stat::connections_open) == 0; }, 1000))
+      << "the session waited for the backend instead of noticing the hang-up";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+}  // namespace
+}  // namespace rtmpgate::test

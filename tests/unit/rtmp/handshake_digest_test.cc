@@ -142,6 +142,29 @@ TEST(ServerDigestTest, AutoAnswersSimplyWithoutAValidDigest) {
   }
 }
 
+TEST(ServerDigestTest, ZeroVersionBytesMeanSimpleEvenWithADigest) {
+  // nginx-rtmp's rule: C1[4..7] == 0 is a pre-digest client, whatever the
+  // rest holds; no HMAC is spent on it (auto), and digest mode refuses it.
+  Bytes c1 = makeC1(kC1Time, 91);
+  writeDigest(PacketSpan(c1.data(), kPacketSize), Role::kClient, DigestScheme::kOffsetAt8);
+  ASSERT_EQ(slice(c1, 4, 4), Bytes(4, 0));
+  {
+    FastRandom rnd(kSeed);
+    ServerHandshake hs(options(), kServerTime, rnd);
+    ASSERT_EQ(hs.feed(hello(c1), 5).step, Step::kReply);
+    EXPECT_EQ(slice(hs.output(), 1 + 4, 4), Bytes(4, 0));
+    EXPECT_EQ(hs.negotiatedMode(), HandshakeMode::kSimple);
+  }
+  {
+    FastRandom rnd(kSeed);
+    ServerOptions o = options();
+    o.mode = HandshakeMode::kDigest;
+    ServerHandshake hs(o, kServerTime, rnd);
+    EXPECT_EQ(hs.feed(hello(c1), 5).step, Step::kFailed);
+    EXPECT_EQ(hs.error(), HandshakeError::kDigestInvalid);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // C2 after a digest answer
 
