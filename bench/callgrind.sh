@@ -36,7 +36,8 @@ mkdir -p "$OUT_DIR"
 
 log() { echo "callgrind: $*" >&2; }
 command -v valgrind >/dev/null || { log "valgrind is not installed (apt-get install valgrind)"; exit 2; }
-if [[ ! -x $RTMPGATE_BIN || ! -x $LOADGEN_BIN ]]; then
+# Always (re)build: an up-to-date build costs a second, a stale binary a wrong table.
+if [[ -z ${SKIP_BUILD:-} ]]; then
   log "building rtmpgate and loadgen in $BUILD_DIR (-j${JOBS:-1})"
   cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$BUILD_DIR" -j"${JOBS:-1}" --target rtmpgate loadgen >/dev/null

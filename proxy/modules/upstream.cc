@@ -17,6 +17,8 @@
 namespace rtmpgate::proxy {
 namespace {
 
+constexpr size_t kMaxPendingWhileConnecting = 64 * 1024;
+
 struct UpstreamCtx final : ModuleCtx {
   uint64_t tried = 0;  // bit per backend index
   uint32_t tries = 0;
@@ -76,11 +78,21 @@ class UpstreamModule final : public Module {
 
   // The client may send more (or hang up) while the backend is set up.
   Status onClientRead(Session& s, std::span<const uint8_t> in, int err) override {
-    if (err != 0) return Status::Close(CloseReason::kClientClosed);
     std::string& pending = s.pendingForUpstream();
+    if (err == UV_EOF && !pending.empty()) {
+      // Data then FIN (a client that sends connect and half-closes): the
+      // data must still reach the backend, and the FIN after it.
+      s.noteClientEof();
+      return Status::Stop();
+    }
+    // Nothing to deliver: a hang-up (or reset) ends the session now rather
+    // than after the backend answers.
+    if (err != 0) return Status::Close(CloseReason::kClientClosed);
     pending.append(reinterpret_cast<const char*>(in.data()), in.size());
-    // Bounded like a forwarding direction; reading resumes with the splice.
-    if (pending.size() > kHighWatermark) s.stopClientRead();
+    // Clients wait for the answer to connect, so this is normally one small
+    // command; hold at most 64 KiB and let TCP push back on the rest until
+    // the splice reads again.
+    if (pending.size() >= kMaxPendingWhileConnecting) s.stopClientRead();
     return Status::Stop();
   }
 

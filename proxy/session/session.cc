@@ -299,8 +299,9 @@ void Session::splice() {
   if (closing_) return;
   // Both are usually reading already (libuv answers UV_EALREADY); the read
   // callbacks switch to the pump because forwarding_ is now set.
-  startClientRead();
   startUpstreamRead();
+  if (client_eof_early_) return pumpEof(Side::kClient);
+  startClientRead();
 }
 
 void Session::pumpRead(Side from, ssize_t nread, const uv_buf_t* buf) {

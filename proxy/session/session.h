@@ -94,6 +94,13 @@ class Session {
   std::string& pendingForUpstream() { return pending_upstream_; }
   std::string& pendingForClient() { return pending_client_; }
 
+  // The client sent FIN before the splice: its pending bytes still go to the
+  // backend, then the FIN is passed on (half-close) once splice() runs.
+  void noteClientEof() {
+    client_eof_early_ = true;
+    stopClientRead();
+  }
+
   // FORWARD phase: sends the pending bytes and splices both directions until
   // both have ended (half-close propagated) or one side fails.
   void splice();
@@ -172,7 +179,8 @@ class Session {
   bool shut_[2] = {false, false};  // shutdown of the *destination* completed
   bool paused_[2] = {false, false};  // index = source side
   size_t held_[2] = {0, 0};  // block memory queued toward each side (index = destination)
-  int8_t first_eof_ = -1;  // side whose EOF came first: it ended the session
+  int8_t first_eof_ = -1;
+  bool client_eof_early_ = false;  // side whose EOF came first: it ended the session
 
   std::string pending_upstream_;
   std::string pending_client_;

@@ -415,13 +415,36 @@ TEST(Gateway, ClientHangingUpWhileTheBackendIsSetUpIsClosedAtOnce) {
   FakeOrigin silent(FakeOrigin::Mode::kSilent);  // accepts, never answers
   Gateway gw({.backends = {silent.port()}, .upstream_extra = "connect_timeout: 5s"});
   Conn c = Conn::connectTo("127.0.0.1", gw.port());
-  ASSERT_TRUE(clientHandshake(c, "connect").ok);
+  ASSERT_TRUE(clientHandshake(c).ok);  // C2 and nothing after it
   ASSERT_TRUE(eventually([&] { return silent.accepted() == 1; }));
   auto start = std::chrono::steady_clock::now();
   c.close();
   EXPECT_TRUE(eventually([&] { return gw.stat(proxy::Stat::connections_open) == 0; }, 1000))
       << "the session waited for the backend instead of noticing the hang-up";
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+}  // namespace
+}  // namespace rtmpgate::test
+
+namespace rtmpgate::test {
+namespace {
+
+TEST(Gateway, DataThenFinBeforeTheBackendAnswersStillReachesIt) {
+  // The backend is slow to accept the handshake: the client's connect and
+  // its FIN both arrive while the gateway is still setting the backend up.
+  FakeOrigin origin(FakeOrigin::Mode::kHalfClose);
+  origin.delayHandshake(100);
+  Gateway gw({.backends = {origin.port()}});
+  for (int i = 0; i < 5; ++i) {
+    Conn c = Conn::connectTo("127.0.0.1", gw.port());
+    Bytes data = randomBytes(200 + i, 50 + i);
+    ASSERT_TRUE(clientHandshake(c, data).ok);
+    c.shutdownWrite();
+    Bytes back;
+    EXPECT_TRUE(c.recvUntilEof(&back, 3000));
+    EXPECT_TRUE(back == data) << "session " << i << ": got " << back.size() << " bytes";
+  }
 }
 
 }  // namespace

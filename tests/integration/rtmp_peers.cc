@@ -304,6 +304,7 @@ void FakeOrigin::serve(int fd) {
   }
   Bytes c0c1;
   if (!c.recvExact(1 + kPacket, &c0c1, 5000)) return;
+  if (int d = handshake_delay_ms_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(d));
   Bytes s1 = randomBytes(kPacket, 7);
   std::memset(&s1[4], 0, 4);
   Bytes reply = Bytes(1, mode_ == Mode::kBadS0 ? 6 : 3) + s1 + c0c1.substr(1);

@@ -74,6 +74,8 @@ class FakeOrigin {
   Bytes received();
   size_t receivedCount() const { return received_count_.load(); }
   bool waitReceived(size_t n, int timeout_ms);
+  // Wait this long before answering C0C1 (a slow backend).
+  void delayHandshake(int ms) { handshake_delay_ms_ = ms; }
   // Keep counting but stop storing received bytes (for tests moving GBs).
   void countOnly() { record_ = false; }
   void resume();  // kNoRead: start reading
@@ -97,6 +99,7 @@ class FakeOrigin {
   Bytes received_;
   std::atomic<size_t> received_count_{0};
   std::atomic<bool> record_{true};
+  std::atomic<int> handshake_delay_ms_{0};
   bool resumed_ = false;
   bool killed_ = false;
   std::vector<int> fds_;  // connections being served, for shutdown from other threads
