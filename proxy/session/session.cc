@@ -1,6 +1,9 @@
 #include "proxy/session/session.h"
 
+#include <sys/socket.h>
+
 #include <cassert>
+#include <cerrno>
 #include <cstring>
 
 #include "proxy/core/block_pool.h"
@@ -376,10 +379,18 @@ void Session::pumpEof(Side from) {
     armTimer(kHalfCloseLingerMs);
   }
   uv_read_stop(stream(from));
+  const Side to = other(from);
+  uv_stream_t* dst = stream(to);
+  uv_os_fd_t fd;
+  if (dst->write_queue_size == 0 && uv_fileno(reinterpret_cast<uv_handle_t*>(dst), &fd) == 0) {
+    // Nothing queued: send the FIN now instead of a uv_shutdown round trip
+    // through the poller (two epoll_ctl calls per direction saved). Nothing
+    // is written to this side afterwards: its source has ended.
+    return onShutdown(to, ::shutdown(fd, SHUT_WR) == 0 ? 0 : -errno);
+  }
   auto* req = new uv_shutdown_t;
   req->data = this;
-  const Side to = other(from);
-  int rc = uv_shutdown(req, stream(to), [](uv_shutdown_t* r, int status) {
+  int rc = uv_shutdown(req, dst, [](uv_shutdown_t* r, int status) {
     Session* s = static_cast<Session*>(r->data);
     const Side to = r->handle == s->stream(Side::kClient) ? Side::kClient : Side::kUpstream;
     delete r;
