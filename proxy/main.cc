@@ -177,6 +177,18 @@ int main(int argc, char** argv) {
 
   Runtime runtime(std::move(*r.config));
   app.runtime = &runtime;
+  // Catch signals before the first port opens: a supervisor may send
+  // SIGTERM as soon as it sees the port, and the default action would kill
+  // us instead of draining. They are handled once the loop runs.
+  uv_loop_t* loop = uv_default_loop();
+  for (uv_signal_t* s : {&app.sigterm, &app.sigint, &app.sighup, &app.sigusr1}) {
+    uv_signal_init(loop, s);
+    s->data = &app;
+  }
+  uv_signal_start(&app.sigterm, onSignal, SIGTERM);
+  uv_signal_start(&app.sigint, onSignal, SIGINT);
+  uv_signal_start(&app.sighup, onSignal, SIGHUP);
+  uv_signal_start(&app.sigusr1, onSignal, SIGUSR1);
   if (!runtime.start(&error)) {
     logError("cannot start: %s", error.c_str());
     return 1;
@@ -190,7 +202,6 @@ int main(int argc, char** argv) {
   }
   app.control = &control;
 
-  uv_loop_t* loop = uv_default_loop();
   MetricsServer metrics(loop, runtime);
   if (const std::string& m = runtime.config().metrics.listen; !m.empty()) {
     std::string why;
@@ -214,14 +225,6 @@ int main(int argc, char** argv) {
   }
   logInfo("rtmpgate %s started with %u workers", kVersion, runtime.workerCount());
 
-  for (uv_signal_t* s : {&app.sigterm, &app.sigint, &app.sighup, &app.sigusr1}) {
-    uv_signal_init(loop, s);
-    s->data = &app;
-  }
-  uv_signal_start(&app.sigterm, onSignal, SIGTERM);
-  uv_signal_start(&app.sigint, onSignal, SIGINT);
-  uv_signal_start(&app.sighup, onSignal, SIGHUP);
-  uv_signal_start(&app.sigusr1, onSignal, SIGUSR1);
   notifyReady();
   uv_run(loop, UV_RUN_DEFAULT);
   runtime.wait();
