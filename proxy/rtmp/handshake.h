@@ -64,8 +64,11 @@ inline constexpr uint8_t kDigestClientVersion[4] = {0x09, 0x00, 0x7C, 0x02};
 // kAuto answers a C1 that carries a valid client digest (either scheme) with
 // a digest S1 (kDigestServerVersion, server digest placed with the scheme the
 // client used) and a digest S2 (time, time2, fresh random, signature keyed by
-// the client's digest); any other C1 gets the simple answer. kDigest fails a
-// C1 without a valid digest with kDigestInvalid, before any reply.
+// the client's digest); any other C1 gets the simple answer. A C1 whose
+// bytes 4..7 are zero is a pre-digest client and is not searched for a
+// digest at all (nginx-rtmp's rule; it saves two HMACs per simple client).
+// kDigest fails a C1 without a valid digest (or with zero bytes 4..7) with
+// kDigestInvalid, before any reply.
 //
 // C2 check (echo_check strict/report; off skips it): after a simple answer C2
 // must echo S1 (time and random; time2 is not compared), else kEchoMismatch.
