@@ -3,9 +3,14 @@
 //   grpc-call ADDR list
 //   grpc-call ADDR describe SYMBOL
 //   grpc-call [-H 'key: value'] ADDR pkg.Service/Method [JSON]
+//   grpc-call --repeat N ADDR Svc/Method [JSON]   latency of N calls (after one warm-up)
+//   grpc-call --watch SECONDS ADDR Svc/Method [JSON]   read a stream, print how many
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -14,6 +19,12 @@
 int main(int argc, char** argv) {
   std::vector<std::pair<std::string, std::string>> md;
   int i = 1;
+  int repeat = 0;
+  int watch_s = 0;
+  while (i + 1 < argc && (std::string(argv[i]) == "--repeat" || std::string(argv[i]) == "--watch")) {
+    (std::string(argv[i]) == "--repeat" ? repeat : watch_s) = std::atoi(argv[i + 1]);
+    i += 2;
+  }
   while (i + 1 < argc && std::string(argv[i]) == "-H") {
     std::string h = argv[i + 1];
     size_t colon = h.find(':');
@@ -40,6 +51,30 @@ int main(int argc, char** argv) {
     for (const auto& n : names) out += n + "\n";
   } else if (what == "describe" && argc - i >= 3) {
     st = client.describe(argv[i + 2], &out);
+  } else if (watch_s > 0) {
+    std::vector<std::string> msgs;
+    st = client.callServerStream(what, argc - i >= 3 ? argv[i + 2] : "{}", 1u << 30,
+                                 watch_s * 1000, &msgs);
+    if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) st = grpc::Status::OK;
+    out = "messages=" + std::to_string(msgs.size());
+  } else if (repeat > 0) {
+    const std::string json = argc - i >= 3 ? argv[i + 2] : "{}";
+    st = client.callUnary(what, json, &out, 10000);  // warm-up: reflection lookups
+    std::vector<double> ms;
+    for (int k = 0; k < repeat && st.ok(); ++k) {
+      auto t0 = std::chrono::steady_clock::now();
+      st = client.callUnary(what, json, &out, 10000);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                       .count());
+    }
+    std::sort(ms.begin(), ms.end());
+    char buf[160];
+    if (!ms.empty()) {
+      std::snprintf(buf, sizeof(buf), "calls=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f bytes=%zu",
+                    ms.size(), ms[ms.size() / 2], ms[(ms.size() * 99) / 100], ms.back(),
+                    out.size());
+      out = buf;
+    }
   } else {
     st = client.callUnary(what, argc - i >= 3 ? argv[i + 2] : "{}", &out, 10000);
   }
