@@ -34,7 +34,10 @@ bool ConfigReader::checkMap(const YAML::Node& node, std::string_view where,
     for (std::string_view a : allowed) known = known || key == a;
     if (!known) {
       std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      for (std::string_view a : allowed) {
+        if (!list.empty()) list += ", ";
+        list += a;
+      }
       error(kv.first, "unknown key '" + key + "' in '" + std::string(where) + "' (known: " +
                           list + ")");
     }
@@ -110,7 +113,8 @@ std::optional<size_t> ConfigReader::readEnum(const YAML::Node& node, std::string
   size_t i = 0;
   for (std::string_view n : names) {
     if (node.IsScalar() && node.Scalar() == n) return i;
-    list += (list.empty() ? "" : " | ") + std::string(n);
+    if (!list.empty()) list += " | ";
+    list += n;
     ++i;
   }
   error(node, std::string(what) + " must be one of " + list + ", not '" +
