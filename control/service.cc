@@ -170,14 +170,18 @@ grpc::Status ControlService::authorize(grpc::CallbackServerContext* ctx) const {
                       "this control plane needs 'authorization: Bearer <token>'");
 }
 
+bool ControlService::refused(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r) const {
+  grpc::Status st = authorize(ctx);
+  if (st.ok()) return false;
+  r->Finish(st);
+  return true;
+}
+
 grpc::ServerUnaryReactor* ControlService::GetStats(grpc::CallbackServerContext* ctx,
                                                    const v1::GetStatsRequest*,
                                                    v1::Stats* resp) {
   auto* r = ctx->DefaultReactor();
-  if (auto st = authorize(ctx); !st.ok()) {
-    r->Finish(st);
-    return r;
-  }
+  if (refused(ctx, r)) return r;
   *resp = statsToProto(runtime_);
   resp->set_events_dropped(eventsDropped());
   r->Finish(grpc::Status::OK);
@@ -199,10 +203,7 @@ grpc::ServerUnaryReactor* ControlService::ListSessions(grpc::CallbackServerConte
                                                        const v1::ListSessionsRequest* req,
                                                        v1::ListSessionsResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  if (auto st = authorize(ctx); !st.ok()) {
-    r->Finish(st);
-    return r;
-  }
+  if (refused(ctx, r)) return r;
   runtime_.listSessions(req->limit(),
                         [r, resp](std::vector<proxy::SessionInfo> sessions, uint64_t total) {
                           for (const auto& i : sessions) {
@@ -226,10 +227,7 @@ grpc::ServerUnaryReactor* ControlService::CloseSession(grpc::CallbackServerConte
                                                        const v1::CloseSessionRequest* req,
                                                        v1::CloseSessionResponse* resp) {
   auto* r = ctx->DefaultReactor();
-  if (auto st = authorize(ctx); !st.ok()) {
-    r->Finish(st);
-    return r;
-  }
+  if (refused(ctx, r)) return r;
   runtime_.closeSession(req->id(), [r, resp](bool found) {
     resp->set_closed(found);
     r->Finish(grpc::Status::OK);
@@ -241,10 +239,7 @@ grpc::ServerUnaryReactor* ControlService::GetPolicy(grpc::CallbackServerContext*
                                                     const v1::GetPolicyRequest*,
                                                     v1::Policy* resp) {
   auto* r = ctx->DefaultReactor();
-  if (auto st = authorize(ctx); !st.ok()) {
-    r->Finish(st);
-    return r;
-  }
+  if (refused(ctx, r)) return r;
   auto lp = runtime_.policy();
   *resp = policyToProto(lp->policy, lp->revision);
   r->Finish(grpc::Status::OK);
@@ -255,10 +250,7 @@ grpc::ServerUnaryReactor* ControlService::UpdatePolicy(grpc::CallbackServerConte
                                                        const v1::UpdatePolicyRequest* req,
                                                        v1::Policy* resp) {
   auto* r = ctx->DefaultReactor();
-  if (auto st = authorize(ctx); !st.ok()) {
-    r->Finish(st);
-    return r;
-  }
+  if (refused(ctx, r)) return r;
   auto current = runtime_.policy();
   std::string error;
   auto next = policyFromProto(req->policy(), current->policy, &error);

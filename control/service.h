@@ -50,6 +50,8 @@ class ControlService final : public rtmpgate::v1::Control::CallbackService {
  private:
   // UNAUTHENTICATED unless the call carries "authorization: Bearer <token>".
   grpc::Status authorize(grpc::CallbackServerContext* ctx) const;
+  // Finishes r with that status and returns true when the call is refused.
+  bool refused(grpc::CallbackServerContext* ctx, grpc::ServerUnaryReactor* r) const;
 
   proxy::Runtime& runtime_;
   ServiceOptions options_;
