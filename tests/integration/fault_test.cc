@@ -200,8 +200,14 @@ TEST(Fault, ChurnOfTwentyThousandMixedSessionsLeaksNothing) {
   EXPECT_EQ(gw.stat(Stat::handshakes_completed), 5500u);
   size_t rss_after = rssKib();
   RecordProperty("rss_growth_kib", std::to_string(rss_after - rss_before));
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan, freed memory sits in its quarantine (256 MiB by default), so
+  // RSS says nothing about leaks; LeakSanitizer checks those at exit instead.
+  (void)rss_after;
+#else
   EXPECT_LT(rss_after, rss_before + 8 * 1024) << "RSS grew by " << rss_after - rss_before
                                               << " KiB over 20000 sessions";
+#endif
 }
 
 TEST(Fault, ConnectionLimitsHoldExactlyUnderABurst) {
